@@ -1,0 +1,50 @@
+# lakeml: two commands on a fresh machine.
+#   make book   set-up + the Jupyter Book, notebooks executed on the offline sample
+#   make test   set-up + every test (unit, servers, notebooks, book build, browser)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.lakeml-installed
+export LAKEML_SAMPLE_DIR ?= $(CURDIR)/_build/sample
+PYTEST_WORKERS ?= 2
+
+.PHONY: all book test sysdeps setup sample serve bench bench-reliability lint clean
+
+all: book
+
+# System packages (PostgreSQL + PostGIS, Chromium): apt-get when root, else a message.
+sysdeps:
+	@bash scripts/sysdeps.sh
+
+# The virtual environment, reinstalled only when the package list or the pins change.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	@touch $@
+
+setup: sysdeps $(STAMP)
+
+# The offline sample (deterministic; cached in $(LAKEML_SAMPLE_DIR)).
+sample: setup
+	$(BIN)/lakeml sample build
+
+# A local STAC API + COG server on loopback, Ctrl-C stops it.
+serve: sample
+	$(BIN)/lakeml sample serve
+
+book: sample
+	rm -rf _build/html _build/jupyter_execute _build/.doctrees
+	$(BIN)/lakeml sample run -- $(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "book: $(CURDIR)/_build/html/index.html"
+
+test: sample
+	$(BIN)/ruff check lakeml tests
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+lint: setup
+	$(BIN)/ruff check lakeml tests
+	$(BIN)/ruff format --check lakeml tests
+
+clean:
+	rm -rf _build .pytest_cache

@@ -1,0 +1,257 @@
+"""Load: read Landsat C2 L2 scenes lazily with odc-stac, scale them and mask bad pixels.
+
+Collection 2 Level-2 bands are stored as ``uint16`` digital numbers. The item's
+``raster:bands`` metadata says how to turn them into physical values
+(reflectance = DN * 2.75e-5 - 0.2; temperature in kelvin = DN * 0.00341802 + 149.0)
+and which value means "no data". ``qa_pixel`` flags fill, clouds and their shadows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import odc.stac
+import pystac
+import xarray as xr
+
+from lakeml.search import validate_bbox
+
+REFLECTANCE_BANDS = ("coastal", "blue", "green", "red", "nir08", "swir16", "swir22")
+"""Surface reflectance assets, in wavelength order (``coastal`` exists on Landsat 8/9 only)."""
+
+THERMAL_BANDS = ("lwir11", "lwir")
+"""Surface temperature assets: ``lwir11`` on Landsat 8/9, ``lwir`` on Landsat 4/5/7."""
+
+SHARED_BANDS = ("blue", "green", "red", "nir08", "swir16", "swir22")
+"""Reflectance bands every Landsat mission from 4 to 9 has: use these to compare missions."""
+
+QA_BITS = {
+    "fill": 0,
+    "dilated_cloud": 1,
+    "cirrus": 2,
+    "cloud": 3,
+    "cloud_shadow": 4,
+    "snow": 5,
+    "clear": 6,
+    "water": 7,
+}
+"""Bit positions in Collection 2 ``qa_pixel``."""
+
+MASK_BITS = ("fill", "dilated_cloud", "cirrus", "cloud", "cloud_shadow")
+"""The ``qa_pixel`` flags that make a pixel unusable for mapping water."""
+
+GDAL_HTTP_OPTIONS = {
+    "GDAL_HTTP_MAX_RETRY": "5",
+    "GDAL_HTTP_RETRY_DELAY": "0.5",
+    "GDAL_HTTP_TIMEOUT": "60",
+}
+"""GDAL's own retry settings for COG reads over HTTP (5xx, timeouts)."""
+
+
+def configure_gdal(client: Any = None) -> None:
+    """Set GDAL's cloud-friendly defaults and HTTP retries, locally and on a dask ``client``.
+
+    Example
+    -------
+    >>> configure_gdal()
+    """
+    odc.stac.configure_rio(cloud_defaults=True, client=client, **GDAL_HTTP_OPTIONS)
+
+
+def data_bands(item: pystac.Item, thermal: bool = False) -> list[str]:
+    """Return the item's reflectance asset keys (and thermal ones if ``thermal``), in band order.
+
+    Example
+    -------
+    >>> data_bands(item_landsat5)  # doctest: +SKIP
+    ['blue', 'green', 'red', 'nir08', 'swir16', 'swir22']
+    """
+    names = REFLECTANCE_BANDS + (THERMAL_BANDS if thermal else ())
+    return [b for b in names if b in item.assets]
+
+
+def _raster_band(item: pystac.Item, band: str) -> dict[str, Any]:
+    asset = item.assets[band]
+    bands = asset.extra_fields.get("raster:bands") or [{}]
+    return bands[0]
+
+
+def qa_mask(qa: xr.DataArray, flags: Iterable[str] = MASK_BITS) -> xr.DataArray:
+    """True where any of the ``qa_pixel`` ``flags`` is set (pixels to drop).
+
+    Example
+    -------
+    >>> qa = xr.DataArray(np.array([1, 64, 8 | 64], dtype="uint16"))
+    >>> qa_mask(qa).values.tolist()
+    [True, False, True]
+    """
+    bits = 0
+    for flag in flags:
+        if flag not in QA_BITS:
+            raise ValueError(f"unknown qa_pixel flag {flag!r}: choose from {', '.join(QA_BITS)}")
+        bits |= 1 << QA_BITS[flag]
+    out = (qa.astype("uint16") & np.uint16(bits)) != 0
+    return out.rename("masked")
+
+
+def qa_flag(qa: xr.DataArray, flag: str) -> xr.DataArray:
+    """True where one ``qa_pixel`` flag is set, e.g. ``"water"`` (the USGS water flag).
+
+    Example
+    -------
+    >>> qa_flag(xr.DataArray(np.array([128 | 64, 64], dtype="uint16")), "water").values.tolist()
+    [True, False]
+    """
+    if flag not in QA_BITS:
+        raise ValueError(f"unknown qa_pixel flag {flag!r}: choose from {', '.join(QA_BITS)}")
+    return ((qa.astype("uint16") >> np.uint16(QA_BITS[flag])) & np.uint16(1)).astype(bool)
+
+
+def scale(ds: xr.Dataset, item: pystac.Item) -> xr.Dataset:
+    """Turn digital numbers into physical values using the item's ``raster:bands``.
+
+    Reflectance bands become float32 reflectance, thermal bands float32 kelvin; the
+    ``nodata`` value becomes NaN. ``qa_pixel`` (no scale) is left as it is.
+
+    Example
+    -------
+    >>> scaled = scale(raw, item)  # doctest: +SKIP
+    >>> float(scaled.red.max()) < 1.7  # doctest: +SKIP
+    True
+    """
+    out = {}
+    for name, da in ds.data_vars.items():
+        info = _raster_band(item, str(name)) if name in item.assets else {}
+        if "scale" not in info and "offset" not in info:
+            out[name] = da
+            continue
+        nodata = info.get("nodata", da.attrs.get("nodata"))
+        value = da.astype("float32") * np.float32(info.get("scale", 1.0)) + np.float32(
+            info.get("offset", 0.0)
+        )
+        if nodata is not None:
+            value = value.where(da != nodata)
+        value.attrs = {
+            "units": info.get("unit", "1" if str(name) not in THERMAL_BANDS else "kelvin"),
+            "long_name": item.assets[str(name)].title or str(name),
+            "scale": info.get("scale", 1.0),
+            "offset": info.get("offset", 0.0),
+        }
+        out[name] = value
+    return xr.Dataset(out, coords=ds.coords, attrs=ds.attrs)
+
+
+def load_scene(
+    item: pystac.Item,
+    bbox: Sequence[float],
+    bands: Sequence[str] | None = None,
+    resolution: float = 30,
+    chunks: dict[str, int] | None = None,
+    mask: Iterable[str] = MASK_BITS,
+    geobox: Any = None,
+) -> xr.Dataset:
+    """Load one scene lazily over ``bbox``, scaled to physical units, bad pixels set to NaN.
+
+    Parameters
+    ----------
+    item : the STAC item (signed, for Planetary Computer).
+    bbox : (W, S, E, N) in degrees.
+    bands : asset keys; default the item's reflectance bands. ``qa_pixel`` is always loaded.
+    resolution : pixel size in metres (30 is native; coarser reads the COG overviews).
+    chunks : dask chunks (default one 2048 x 2048 block per band).
+    mask : ``qa_pixel`` flags to mask (see :data:`MASK_BITS`); pass ``()`` to keep every pixel.
+    geobox : an odc-geo ``GeoBox`` to load onto instead of ``bbox``/``resolution``
+        (use it to put two dates on one grid).
+
+    Returns
+    -------
+    xr.Dataset with dims (y, x), one float32 variable per band, ``qa_pixel`` (uint16),
+    a ``valid`` boolean mask, the scene's ``time`` as a scalar coordinate and its CRS.
+
+    Example
+    -------
+    >>> ds = load_scene(item, WALKER_LAKE_BBOX)  # doctest: +SKIP
+    >>> ds.odc.crs  # doctest: +SKIP
+    CRS('EPSG:32611')
+    """
+    bbox = validate_bbox(bbox)
+    bands = list(bands) if bands is not None else data_bands(item)
+    if not bands:
+        raise ValueError(f"item {item.id} has no reflectance band assets; pass bands=[...]")
+    missing = [b for b in [*bands, "qa_pixel"] if b not in item.assets]
+    if missing:
+        raise ValueError(
+            f"item {item.id} ({item.properties.get('platform')}) has no asset {missing[0]!r}; "
+            f"it has {', '.join(data_bands(item, thermal=True))}. Use bands both missions "
+            f"share, e.g. {', '.join(SHARED_BANDS)}"
+        )
+    flags = tuple(mask)
+    where = {"geobox": geobox} if geobox is not None else {"bbox": bbox, "resolution": resolution}
+    raw = odc.stac.load(
+        [item],
+        bands=[*bands, "qa_pixel"],
+        chunks=chunks or {"x": 2048, "y": 2048},
+        resampling={"qa_pixel": "nearest", "*": "nearest"},
+        **where,
+    ).isel(time=0)
+    ds = scale(raw, item)
+    qa = raw["qa_pixel"]
+    bad = qa_mask(qa, flags) if flags else xr.zeros_like(qa, dtype=bool)
+    refl = [b for b in bands if b in REFLECTANCE_BANDS or b in THERMAL_BANDS]
+    nodata_any = ds[refl].to_array("band").isnull().any("band") if refl else False
+    valid = ~bad & ~nodata_any
+    for b in bands:
+        ds[b] = ds[b].where(valid)
+    ds["valid"] = valid.rename("valid")
+    ds.attrs.update(
+        item_id=item.id,
+        platform=item.properties.get("platform", ""),
+        datetime=str(item.properties.get("datetime", "")),
+        masked_flags=",".join(flags),
+    )
+    return ds
+
+
+def masked_fraction(
+    item: pystac.Item,
+    bbox: Sequence[float],
+    resolution: float = 300,
+    flags: Iterable[str] = MASK_BITS,
+) -> float:
+    """Fraction of the bbox that ``qa_pixel`` marks as fill, cloud or shadow in this scene.
+
+    Reads only ``qa_pixel``, at a coarse ``resolution`` (COG overviews), so it is cheap.
+
+    Example
+    -------
+    >>> masked_fraction(item, WALKER_LAKE_BBOX)  # doctest: +SKIP
+    0.031
+    """
+    bbox = validate_bbox(bbox)
+    if "qa_pixel" not in item.assets:
+        raise ValueError(f"item {item.id} has no qa_pixel asset to measure clouds with")
+    qa = odc.stac.load(
+        [item], bands=["qa_pixel"], bbox=bbox, resolution=resolution,
+        resampling="nearest", chunks=None,
+    ).qa_pixel.isel(time=0)
+    return float(qa_mask(qa, flags).mean())
+
+
+def pick_clearest(items: Sequence[pystac.Item], bbox: Sequence[float]) -> pystac.Item:
+    """The scene with the least fill/cloud/shadow over ``bbox`` (ties: lower ``eo:cloud_cover``).
+
+    This replaces the original notebook's ``items[1]``: a rule you can state and test.
+
+    Example
+    -------
+    >>> item = pick_clearest(items, WALKER_LAKE_BBOX)  # doctest: +SKIP
+    """
+    if not items:
+        raise ValueError("no scene to choose from: the search returned nothing")
+    scored = [
+        (round(masked_fraction(it, bbox), 4), it.properties.get("eo:cloud_cover", 100), it.id, it)
+        for it in items
+    ]
+    return min(scored, key=lambda s: s[:3])[3]

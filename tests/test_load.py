@@ -1,0 +1,57 @@
+"""Scaling and QA masking, checked against the metadata of real Planetary Computer items."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pystac
+import pytest
+import xarray as xr
+
+from lakeml.load import QA_BITS, data_bands, qa_flag, qa_mask, scale
+
+REAL_ITEMS = Path(__file__).parent / "data" / "landsat-c2-l2-pc.json"
+
+
+@pytest.fixture(scope="module")
+def item() -> pystac.Item:
+    return pystac.Item.from_dict(json.loads(REAL_ITEMS.read_text())[0])
+
+
+def test_scale_uses_raster_bands_of_the_real_item(item):
+    dn = np.array([[0, 7273, 43636], [10000, 65535, 1]], dtype="uint16")
+    ds = xr.Dataset(
+        {
+            "red": (("y", "x"), dn),
+            "lwir11": (("y", "x"), dn),
+            "qa_pixel": (("y", "x"), np.full(dn.shape, 21824, "uint16")),
+        }
+    )
+    out = scale(ds, item)
+    red = out.red.values
+    assert np.isnan(red[0, 0])  # nodata 0 -> NaN
+    assert red[0, 1] == pytest.approx(7273 * 2.75e-5 - 0.2, abs=1e-6)  # ~0.0
+    assert red[0, 2] == pytest.approx(1.0, abs=1e-4)
+    assert out.red.dtype == np.float32
+    assert out.lwir11.values[1, 0] == pytest.approx(10000 * 0.00341802 + 149.0, rel=1e-6)
+    assert out.lwir11.attrs["units"] == "kelvin"
+    assert out.qa_pixel.dtype == np.uint16  # untouched
+
+
+def test_qa_mask_bits():
+    clear_land = 1 << QA_BITS["clear"]
+    water = clear_land | 1 << QA_BITS["water"]
+    values = [1, clear_land, water, 1 << 3, 1 << 4, 1 << 2, 1 << 1, 1 << 5]
+    qa = xr.DataArray(np.array(values, dtype="uint16"))
+    assert qa_mask(qa).values.tolist() == [True, False, False, True, True, True, True, False]
+    assert qa_flag(qa, "water").values.tolist() == [False, False, True] + [False] * 5
+    assert qa_mask(qa, ["fill"]).values.tolist() == [True] + [False] * 7
+    with pytest.raises(ValueError, match="unknown qa_pixel flag"):
+        qa_mask(qa, ["clouds"])
+
+
+def test_data_bands_follow_the_mission(item):
+    assert data_bands(item) == ["coastal", "blue", "green", "red", "nir08", "swir16", "swir22"]
+    assert data_bands(item, thermal=True)[-1] == "lwir11"
