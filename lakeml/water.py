@@ -1,9 +1,8 @@
 """Water and change: find the water cluster, measure it, validate it, compare two dates.
 
 Cluster labels are arbitrary numbers: which one is water changes from run to run and from
-date to date. Here the water cluster is found by its spectrum (water is the cluster with the
-highest mean MNDWI: bright in green, almost black in short-wave infrared) and cross-checked
-at a point known to be lake.
+date to date. Here the water cluster is found by its spectrum (water is the cluster darkest in
+near and short-wave infrared) and cross-checked at a point known to be lake.
 """
 
 from __future__ import annotations
@@ -84,23 +83,30 @@ def water_cluster(
     ds: xr.Dataset,
     lake_point: tuple[float, float] | None = None,
 ) -> int:
-    """The label of the water cluster: the one with the highest mean MNDWI.
+    """The label of the water cluster: the one darkest in near and short-wave infrared.
 
-    With ``lake_point`` (lon, lat) the choice is cross-checked: the pixel there must carry the
-    same label, or a ``ValueError`` explains the disagreement.
+    Water absorbs NIR and SWIR almost completely, so the cluster with the lowest mean
+    ``nir08 + swir16`` reflectance is water. (The highest mean MNDWI is the textbook alternative,
+    but snow and some clouds have a high MNDWI too.) With ``lake_point`` (lon, lat) the choice is
+    cross-checked: the pixel there must carry the same label, or a ``ValueError`` explains.
 
     Example
     -------
     >>> water_cluster(labels, ds, lake_point=(-118.71, 38.70))  # doctest: +SKIP
     2
     """
-    means = cluster_means(labels, mndwi(ds))
-    best = max(means, key=means.get)
+    for band in ("nir08", "swir16"):
+        if band not in ds:
+            raise ValueError(
+                f"finding water needs the {band!r} band; the dataset has {list(ds.data_vars)}"
+            )
+    means = cluster_means(labels, ds.nir08 + ds.swir16)
+    best = min(means, key=means.get)
     if lake_point is not None:
         at_point = value_at(labels, *lake_point)
         if at_point != best:
             raise ValueError(
-                f"the cluster with the highest MNDWI is {best} (mean {means[best]:.2f}) but the "
+                f"the darkest cluster in NIR + SWIR is {best} (mean {means[best]:.3f}) but the "
                 f"lake point {lake_point} is labelled {at_point}: the point is not on water in "
                 "this scene, or the clustering did not separate water; check the point and the "
                 "cloud mask, or try more clusters"
@@ -259,3 +265,25 @@ def change_areas(change: xr.DataArray) -> dict[str, float]:
         "gained_km2": count[3] * px,
         "change_km2": (count[3] - count[2]) * px,
     }
+
+
+def lake_only(mask: xr.DataArray, lake_point: tuple[float, float]) -> xr.DataArray:
+    """Keep only the connected water body that contains ``lake_point`` (lon, lat).
+
+    Ponds, rivers and misclassified specks elsewhere become 0; no-data stays NaN.
+
+    Example
+    -------
+    >>> lake = lake_only(water, (-118.71, 38.70))  # doctest: +SKIP
+    """
+    from scipy import ndimage
+
+    values = np.asarray(mask, dtype="float32")
+    parts, _ = ndimage.label(values > 0.5)
+    labelled = mask.copy(data=parts)
+    part = value_at(labelled, *lake_point)
+    if part == 0:
+        raise ValueError(f"the lake point {lake_point} is not on water in this mask")
+    keep = (parts == part).astype("float32")
+    keep[~np.isfinite(values)] = np.nan
+    return mask.copy(data=keep)

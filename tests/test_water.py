@@ -35,11 +35,12 @@ def lake_scene() -> tuple[xr.Dataset, xr.DataArray]:
     water[5:15, 10:20] = True
     green = np.where(water, 0.04, 0.12).astype("float32")
     swir = np.where(water, 0.01, 0.25).astype("float32")
+    nir = np.where(water, 0.02, 0.2).astype("float32")
     labels = np.where(water, 2, 0)
     labels[:, :3] = 1
     labels[0, 0] = -1
-    green[0, 0] = swir[0, 0] = np.nan
-    ds = xr.Dataset({"green": grid(green), "swir16": grid(swir)})
+    green[0, 0] = swir[0, 0] = nir[0, 0] = np.nan
+    ds = xr.Dataset({"green": grid(green), "swir16": grid(swir), "nir08": grid(nir)})
     return ds, grid(labels.astype("int16"))
 
 
