@@ -26,6 +26,17 @@ CHANGE_COLORS = {
 }
 """Colours of the change codes: no data, dry both, water lost, water gained, water both."""
 
+MAP_OPTS = {
+    "x": "x",
+    "y": "y",
+    "data_aspect": 1,
+    "frame_width": 400,
+    "xaxis": None,
+    "yaxis": None,
+}
+"""Defaults of the interactive maps: square pixels, a width that fits the book's column, no axes
+(the coordinates are UTM metres; hover shows them)."""
+
 
 def offline() -> None:
     """Embed BokehJS and Panel's JS/CSS in notebook outputs instead of loading them from a CDN.
@@ -70,7 +81,7 @@ def image(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
     """
     import hvplot.xarray  # noqa: F401
 
-    opts = {"x": "x", "y": "y", "data_aspect": 1, "frame_width": 420, "title": title}
+    opts = {**MAP_OPTS, "title": title}
     opts.update(kwargs)
     return da.hvplot.image(**opts)
 
@@ -84,7 +95,7 @@ def rgb(ds: xr.Dataset, title: str = "", **kwargs: Any) -> Any:
     """
     import hvplot.xarray  # noqa: F401
 
-    opts = {"x": "x", "y": "y", "bands": "rgb", "data_aspect": 1, "frame_width": 420}
+    opts = {**MAP_OPTS, "bands": "rgb"}
     opts.update(kwargs)
     return true_color(ds).hvplot.rgb(title=title, **opts)
 
@@ -100,10 +111,7 @@ def labels(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
 
     shown = da.where(da >= 0)
     opts = {
-        "x": "x",
-        "y": "y",
-        "data_aspect": 1,
-        "frame_width": 420,
+        **MAP_OPTS,
         "cmap": "Category10",
         "colorbar": True,
         "title": title,
@@ -123,10 +131,7 @@ def change(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
 
     cmap = [CHANGE_COLORS[k] for k in sorted(CHANGE_COLORS)]
     opts = {
-        "x": "x",
-        "y": "y",
-        "data_aspect": 1,
-        "frame_width": 420,
+        **MAP_OPTS,
         "cmap": cmap,
         "clim": (-0.5, 4.5),
         "colorbar": True,

@@ -127,12 +127,13 @@ def test_plots_render_offline_in_chromium(http_root, page, tmp_path):
             canvases = page_.locator("canvas")
             canvases.first.wait_for(state="attached", timeout=30_000)
             page_.wait_for_timeout(1500)
-            sizes = []
+            sizes, right_edges = [], []
             for i in range(canvases.count()):
                 box = canvases.nth(i).bounding_box()
                 if box:
                     sizes.append((box["width"], box["height"]))
-            column = page_.locator("main").first.bounding_box()
+                    right_edges.append(box["x"] + box["width"])
+            column = page_.locator("article.bd-article, main").first.bounding_box()
             page_.screenshot(path=str(tmp_path / f"{page}.png"), full_page=False)
         finally:
             browser.close()
@@ -141,6 +142,7 @@ def test_plots_render_offline_in_chromium(http_root, page, tmp_path):
     assert not outside, f"{page}: requests left loopback: {outside[:5]}"
     real_errors = [e for e in errors if not any(k in e for k in KNOWN_CONSOLE)]
     assert not real_errors, f"{page}: console errors: {real_errors[:5]}"
-    if column:
-        too_wide = [s for s in drawn if s[0] > column["width"] + 2]
-        assert not too_wide, f"{page}: plots wider than the column {column['width']}: {too_wide}"
+    assert column, f"{page}: no article element"
+    limit = column["x"] + column["width"] + 2
+    overflow = [r for r in right_edges if r > limit]
+    assert not overflow, f"{page}: plots overflow the column (right edge {limit}): {overflow}"
