@@ -53,11 +53,43 @@ GDAL_HTTP_OPTIONS = {
 def configure_gdal(client: Any = None) -> None:
     """Set GDAL's cloud-friendly defaults and HTTP retries, locally and on a dask ``client``.
 
+    ``client`` defaults to the current ``distributed.Client`` if there is one (none is created).
+
     Example
     -------
     >>> configure_gdal()
     """
+    if client is None:
+        client = _current_client()
     odc.stac.configure_rio(cloud_defaults=True, client=client, **GDAL_HTTP_OPTIONS)
+
+
+def _current_client() -> Any:
+    try:
+        from distributed import get_client
+
+        return get_client()
+    except (ImportError, ValueError):
+        return None
+
+
+def sign(url: str) -> str:
+    """Sign a Planetary Computer blob URL with a fresh SAS token; other URLs pass through.
+
+    Any old signature is dropped first, so an expired token is replaced (``planetary_computer``
+    caches tokens and renews them before they expire). Used as odc-stac's ``patch_url``, so
+    URLs are signed when the read is planned, and signed URLs never sit in the STAC items.
+
+    Example
+    -------
+    >>> sign("http://127.0.0.1:8000/data/x.TIF")
+    'http://127.0.0.1:8000/data/x.TIF'
+    """
+    import planetary_computer
+
+    if ".blob.core.windows.net" in url.split("?", 1)[0]:
+        url = url.split("?", 1)[0]
+    return planetary_computer.sign(url)
 
 
 def data_bands(item: pystac.Item, thermal: bool = False) -> list[str]:
@@ -154,9 +186,12 @@ def load_scene(
 ) -> xr.Dataset:
     """Load one scene lazily over ``bbox``, scaled to physical units, bad pixels set to NaN.
 
+    Planetary Computer asset URLs are (re-)signed when the read is planned (``patch_url``), so
+    a token that expired since the search (after about 45 minutes) does not break the load.
+
     Parameters
     ----------
-    item : the STAC item (signed, for Planetary Computer).
+    item : the STAC item.
     bbox : (W, S, E, N) in degrees.
     bands : asset keys; default the item's reflectance bands. ``qa_pixel`` is always loaded.
     resolution : pixel size in metres (30 is native; coarser reads the COG overviews).
@@ -189,11 +224,13 @@ def load_scene(
         )
     flags = tuple(mask)
     where = {"geobox": geobox} if geobox is not None else {"bbox": bbox, "resolution": resolution}
+    configure_gdal()
     raw = odc.stac.load(
         [item],
         bands=[*bands, "qa_pixel"],
         chunks=chunks or {"x": 2048, "y": 2048},
         resampling={"qa_pixel": "nearest", "*": "nearest"},
+        patch_url=sign,
         **where,
     ).isel(time=0)
     ds = scale(raw, item)
@@ -232,9 +269,10 @@ def masked_fraction(
     bbox = validate_bbox(bbox)
     if "qa_pixel" not in item.assets:
         raise ValueError(f"item {item.id} has no qa_pixel asset to measure clouds with")
+    configure_gdal()
     qa = odc.stac.load(
         [item], bands=["qa_pixel"], bbox=bbox, resolution=resolution,
-        resampling="nearest", chunks=None,
+        resampling="nearest", chunks=None, patch_url=sign,
     ).qa_pixel.isel(time=0)
     return float(qa_mask(qa, flags).mean())
 

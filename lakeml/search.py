@@ -170,8 +170,8 @@ def cql2_filter(max_cloud: float | None = None, platforms: Sequence[str] = ()) -
 def open_catalog(url: str | None = None, retries: int = 5) -> pystac_client.Client:
     """Open a STAC API with retries on 5xx and dropped connections.
 
-    Planetary Computer asset links are signed on the fly (``planetary_computer.sign_inplace``);
-    links to other hosts pass through untouched.
+    Asset links are left unsigned: :func:`lakeml.load.load_scene` signs Planetary Computer links
+    when it reads them (fresh tokens, and no signed URL ends up in a notebook's output).
 
     Example
     -------
@@ -179,8 +179,6 @@ def open_catalog(url: str | None = None, retries: int = 5) -> pystac_client.Clie
     >>> catalog.id  # doctest: +SKIP
     'microsoft-pc'
     """
-    import planetary_computer
-
     retry = Retry(
         total=retries,
         backoff_factor=0.5,
@@ -188,9 +186,7 @@ def open_catalog(url: str | None = None, retries: int = 5) -> pystac_client.Clie
         allowed_methods=None,  # POST searches are idempotent reads
     )
     io = StacApiIO(max_retries=retry, timeout=(10, 60))
-    return pystac_client.Client.open(
-        stac_url(url), modifier=planetary_computer.sign_inplace, stac_io=io
-    )
+    return pystac_client.Client.open(stac_url(url), stac_io=io)
 
 
 def search(

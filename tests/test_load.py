@@ -55,3 +55,25 @@ def test_qa_mask_bits():
 def test_data_bands_follow_the_mission(item):
     assert data_bands(item) == ["coastal", "blue", "green", "red", "nir08", "swir16", "swir22"]
     assert data_bands(item, thermal=True)[-1] == "lwir11"
+
+
+def test_sign_replaces_an_expired_planetary_computer_signature(monkeypatch):
+    """An href signed an hour ago (expired token) is re-signed with the current token."""
+    import datetime as dt
+
+    import planetary_computer.sas as sas
+
+    from lakeml.load import sign
+
+    fresh = sas.SASToken(
+        **{"token": "st=now&se=later&sp=rl&sig=FRESH", "msft:expiry": (
+            dt.datetime.now(dt.UTC) + dt.timedelta(minutes=45)).isoformat()}
+    )
+    url = (
+        "https://landsateuwest.blob.core.windows.net/landsat-c2/level-2/x/LC09_SR_B4.TIF"
+    )
+    key = f"{sas.Settings.get().sas_url}/landsateuwest/landsat-c2"
+    monkeypatch.setitem(sas.TOKEN_CACHE, key, fresh)
+    expired = url + "?st=then&se=2020-01-01&sp=rl&sig=OLD"
+    assert sign(expired) == url + "?st=now&se=later&sp=rl&sig=FRESH"
+    assert sign("http://127.0.0.1:9/data/x.TIF") == "http://127.0.0.1:9/data/x.TIF"
