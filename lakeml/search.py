@@ -14,11 +14,13 @@ import datetime as dt
 import math
 import os
 import re
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pystac
 import pystac_client
+from pystac_client.exceptions import APIError
 from pystac_client.stac_api_io import StacApiIO
 from urllib3.util.retry import Retry
 
@@ -186,7 +188,30 @@ def open_catalog(url: str | None = None, retries: int = 5) -> pystac_client.Clie
         allowed_methods=None,  # POST searches are idempotent reads
     )
     io = StacApiIO(max_retries=retry, timeout=(10, 60))
-    return pystac_client.Client.open(stac_url(url), stac_io=io)
+    url = stac_url(url)
+    return _retry_body(lambda: pystac_client.Client.open(url, stac_io=io), url)
+
+
+_BODY_ERRORS = ("Connection broken", "IncompleteRead", "Connection aborted", "Read timed out")
+
+
+def _retry_body(call: Any, url: str, attempts: int = 3) -> Any:
+    """Run ``call``; retry when the connection broke while the answer's body was read.
+
+    urllib3's ``Retry`` (above) covers connection errors and 5xx answers, but requests reads
+    the body after urllib3 has returned, so a drop mid-body is retried here. Any failure left
+    becomes a ``RuntimeError`` naming the STAC API.
+    """
+    for attempt in range(attempts):
+        try:
+            return call()
+        except APIError as err:
+            text = str(err)
+            if attempt + 1 < attempts and any(s in text for s in _BODY_ERRORS):
+                time.sleep(0.5 * 2**attempt)
+                continue
+            raise RuntimeError(f"STAC API {url} failed: {text[:300]}") from None
+    raise AssertionError("unreachable")
 
 
 def search(
@@ -221,7 +246,8 @@ def search(
         filter=cql2_filter(max_cloud, platforms) or None,
         filter_lang="cql2-json",
     )
-    items = sorted(query.items(), key=lambda it: it.datetime or dt.datetime.min)
+    found = _retry_body(lambda: list(query.items()), stac_url(catalog.self_href))
+    items = sorted(found, key=lambda it: it.datetime or dt.datetime.min)
     if not items:
         what = ", ".join(platforms) or "any platform"
         cloud = f" with cloud cover < {max_cloud}%" if max_cloud is not None else ""

@@ -1,0 +1,131 @@
+"""Network faults between the notebooks and the catalog: a fault-injecting proxy on loopback in
+front of the real local STAC API and COG server. Each case recovers (with correct pixels) or
+fails cleanly with a message naming the URL."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+import numpy as np
+import pytest
+
+from lakeml import load, search
+from tests.faultproxy import Fault, fault_proxy
+
+SMALL_BBOX = (-118.73, 38.68, -118.69, 38.72)  # ~3.5 x 4.5 km over the lake's middle
+DATES, PLATFORM = "2017-06-01/2017-09-30", "landsat-8"
+COSTS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module")
+def proxy(stac_server):
+    parts = urlsplit(stac_server.stac_url)
+    with fault_proxy(f"{parts.scheme}://{parts.netloc}") as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def proxied_url(proxy, stac_server) -> str:
+    return stac_server.stac_url.replace(proxy.upstream, proxy.url)
+
+
+@pytest.fixture(scope="module")
+def reference(stac_server):
+    items = search.search(SMALL_BBOX, DATES, PLATFORM, catalog=search.open_catalog(
+        stac_server.stac_url))
+    item = items[-1]
+    ds = load.load_scene(item, SMALL_BBOX, bands=["blue", "green", "red", "nir08"]).compute()
+    return item.id, [it.id for it in items], ds
+
+
+def timed_search(url: str) -> tuple[list[str], float]:
+    start = time.perf_counter()
+    items = search.search(SMALL_BBOX, DATES, PLATFORM, catalog=search.open_catalog(url))
+    return [it.id for it in items], time.perf_counter() - start
+
+
+def test_stac_503_burst_is_retried(proxy, proxied_url, reference):
+    proxy.plan(Fault("status", r"/search", times=3, code=503))
+    ids, seconds = timed_search(proxied_url)
+    assert ids == reference[1]
+    assert [code for _, path, code in proxy.log if "/search" in path][:4] == [503, 503, 503, 200]
+    COSTS["stac 3 x 503"] = seconds
+
+
+def test_stac_slow_answer_is_waited_for(proxy, proxied_url, reference):
+    proxy.plan(Fault("slow", r"/search", times=1, delay=2.0))
+    ids, seconds = timed_search(proxied_url)
+    assert ids == reference[1] and seconds >= 2.0
+    COSTS["stac slow 2 s"] = seconds
+
+
+def test_stac_cut_mid_body_is_retried(proxy, proxied_url, reference):
+    proxy.plan(Fault("cut", r"/search", times=1))
+    ids, seconds = timed_search(proxied_url)
+    assert ids == reference[1]
+    assert any(code == -1 for *_, code in proxy.log)
+    COSTS["stac cut mid-body"] = seconds
+
+
+def test_stac_down_fails_cleanly_naming_the_url(proxy, proxied_url):
+    proxy.plan(Fault("status", r"/search", times=None, code=503))
+    start = time.perf_counter()
+    with pytest.raises(RuntimeError, match=r"STAC API .*127\.0\.0\.1.* failed"):
+        timed_search(proxied_url)
+    COSTS["stac permanent 503 (give up)"] = time.perf_counter() - start
+
+
+def _load_through(proxy, proxied_url, item_id, bands):
+    catalog = search.open_catalog(proxied_url)
+    item = next(catalog.get_collection("landsat-c2-l2").get_items(item_id))
+    assert item.assets["red"].href.startswith(proxy.url)
+    return load.load_scene(item, SMALL_BBOX, bands=bands).compute()
+
+
+@pytest.mark.parametrize(
+    ("fault", "band"),
+    [
+        (Fault("status", r"SR_B4\.TIF", times=2, code=503), "red"),
+        (Fault("slow", r"SR_B3\.TIF", times=2, delay=1.0), "green"),
+        (Fault("cut", r"SR_B5\.TIF", times=1), "nir08"),
+    ],
+    ids=["cog-503-burst", "cog-slow", "cog-cut-mid-body"],
+)
+def test_cog_faults_recover_with_correct_pixels(proxy, proxied_url, reference, fault, band):
+    item_id, _, expected = reference
+    proxy.plan(fault)
+    start = time.perf_counter()
+    ds = _load_through(proxy, proxied_url, item_id, [band])
+    COSTS[f"cog {fault.kind}"] = time.perf_counter() - start
+    assert fault.hits >= 1, "the fault was injected"
+    np.testing.assert_array_equal(ds[band].values, expected[band].values)
+
+
+def test_truncated_cog_fails_cleanly_naming_the_file(proxy, proxied_url, reference):
+    item_id, _, _ = reference
+    proxy.plan(Fault("truncate", r"SR_B2\.TIF", times=None, size=20_000))
+    from rasterio.errors import RasterioIOError
+
+    with pytest.raises(RasterioIOError, match=r"http://127\.0\.0\.1:\d+/.*SR_B2\.TIF"):
+        _load_through(proxy, proxied_url, item_id, ["blue"])
+
+
+def test_nothing_listening_fails_cleanly_naming_the_url():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again when the block ends: nothing listens
+    url = f"http://127.0.0.1:{port}/api/stac/v1"
+    start = time.perf_counter()
+    with pytest.raises(RuntimeError, match=rf"STAC API http://127\.0\.0\.1:{port}/api/stac/v1"):
+        search.open_catalog(url, retries=2)
+    COSTS["connection refused, 2 retries (give up)"] = time.perf_counter() - start
+
+
+def test_report_retry_costs():
+    # Printed with -s / in the CI log: what each fault cost in wall time.
+    for name, seconds in COSTS.items():
+        print(f"retry cost: {name}: {seconds:.2f} s")
+    assert COSTS, "the fault tests ran first in this module"
