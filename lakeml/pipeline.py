@@ -60,8 +60,12 @@ def classify_scene(
     lake_point: tuple[float, float] | None = WALKER_LAKE_CENTRE,
     geobox: Any = None,
     random_state: int = 0,
+    resolution: float = 30,
 ) -> xr.Dataset:
     """Load, standardise, cluster one scene and find its water.
+
+    ``resolution`` is the pixel size in metres (30 is Landsat's own; a coarser one reads the
+    COG overviews: faster, for previews and quick runs); it is ignored when ``geobox`` is given.
 
     Returns the loaded dataset (computed) with ``labels`` (int, -1 no data), ``water``
     (1/0/NaN) and attrs ``water_label``, ``water_km2``, ``water_iou_vs_mndwi``,
@@ -77,7 +81,9 @@ def classify_scene(
 
     if n_clusters < 2:
         raise ValueError(f"clusters must be at least 2 (water and the rest), got {n_clusters}")
-    ds = load_scene(item, bbox, bands=bands, geobox=geobox).persist()
+    if not (float(resolution) > 0):
+        raise ValueError(f"resolution is a pixel size in metres > 0, got {resolution}")
+    ds = load_scene(item, bbox, bands=bands, geobox=geobox, resolution=resolution).persist()
     if not bool(ds.valid.any()):
         raise ValueError(
             f"every pixel of {item.id} over the bbox is masked (fill, cloud or shadow); "

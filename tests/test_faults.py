@@ -16,6 +16,7 @@ from tests.faultproxy import Fault, fault_proxy
 SMALL_BBOX = (-118.73, 38.68, -118.69, 38.72)  # ~3.5 x 4.5 km over the lake's middle
 DATES, PLATFORM = "2017-06-01/2017-09-30", "landsat-8"
 COSTS: dict[str, float] = {}
+pytestmark = pytest.mark.xdist_group("faults")  # one worker: the cost report sees all cases
 
 
 @pytest.fixture(scope="module")
