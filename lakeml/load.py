@@ -8,7 +8,12 @@ and which value means "no data". ``qa_pixel`` flags fill, clouds and their shado
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import tempfile
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -183,6 +188,7 @@ def load_scene(
     chunks: dict[str, int] | None = None,
     mask: Iterable[str] = MASK_BITS,
     geobox: Any = None,
+    cache: bool | str | os.PathLike[str] = False,
 ) -> xr.Dataset:
     """Load one scene lazily over ``bbox``, scaled to physical units, bad pixels set to NaN.
 
@@ -199,6 +205,9 @@ def load_scene(
     mask : ``qa_pixel`` flags to mask (see :data:`MASK_BITS`); pass ``()`` to keep every pixel.
     geobox : an odc-geo ``GeoBox`` to load onto instead of ``bbox``/``resolution``
         (use it to put two dates on one grid).
+    cache : ``True`` to keep the downloaded pixels in :func:`cache_dir` (or a folder given as a
+        path), keyed by item, bands and grid: a rerun or a restarted notebook reads them from
+        disk instead of downloading them again. The read is then done at load time, not lazily.
 
     Returns
     -------
@@ -224,15 +233,26 @@ def load_scene(
         )
     flags = tuple(mask)
     where = {"geobox": geobox} if geobox is not None else {"bbox": bbox, "resolution": resolution}
-    configure_gdal()
-    raw = odc.stac.load(
-        [item],
-        bands=[*bands, "qa_pixel"],
-        chunks=chunks or {"x": 2048, "y": 2048},
-        resampling={"qa_pixel": "nearest", "*": "nearest"},
-        patch_url=sign,
-        **where,
-    ).isel(time=0)
+    chunks = chunks or {"x": 2048, "y": 2048}
+    path = None
+    if cache:
+        folder = cache_dir() if cache is True else Path(cache)
+        path = folder / f"{item.id}_{scene_key(item, bands, where)}.tif"
+    if path is not None and path.exists():
+        raw = _read_cached(path, chunks)
+    else:
+        configure_gdal()
+        raw = odc.stac.load(
+            [item],
+            bands=[*bands, "qa_pixel"],
+            chunks=chunks,
+            resampling={"qa_pixel": "nearest", "*": "nearest"},
+            patch_url=sign,
+            **where,
+        ).isel(time=0)
+        if path is not None:
+            _write_cached(raw, path)
+            raw = _read_cached(path, chunks)
     ds = scale(raw, item)
     qa = raw["qa_pixel"]
     bad = qa_mask(qa, flags) if flags else xr.zeros_like(qa, dtype=bool)
@@ -248,6 +268,89 @@ def load_scene(
         datetime=str(item.properties.get("datetime", "")),
         masked_flags=",".join(flags),
     )
+    return ds
+
+
+CACHE_VERSION = "1"
+"""Bump to invalidate every cached scene (e.g. when what is cached changes)."""
+
+
+def cache_dir() -> Path:
+    """Folder of cached scenes: ``$LAKEML_CACHE_DIR``, else ``~/.cache/lakeml/scenes``.
+
+    Example
+    -------
+    >>> cache_dir().name  # doctest: +SKIP
+    'scenes'
+    """
+    env = os.environ.get("LAKEML_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "lakeml" / "scenes"
+
+
+def scene_key(item: pystac.Item, bands: Sequence[str], where: dict[str, Any]) -> str:
+    """A short hash of what defines a loaded scene: item, bands, grid (bbox + resolution or geobox).
+
+    Example
+    -------
+    >>> scene_key(item, ["red"], {"bbox": (0, 0, 1, 1), "resolution": 30})  # doctest: +SKIP
+    '3f1c2a9b0d4e5f60'
+    """
+    spec = {
+        "v": CACHE_VERSION,
+        "item": item.id,
+        "updated": item.properties.get("updated") or item.properties.get("created"),
+        "bands": list(bands),
+        "where": {k: repr(v) for k, v in sorted(where.items())},
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _write_cached(raw: xr.Dataset, path: Path) -> None:
+    """Write the raw (uint16) bands as one deflated GeoTIFF, to a temporary name then renamed."""
+    import rasterio
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = list(raw.data_vars)
+    data = raw.to_array("band").values  # the download happens here
+    gbox = raw.odc.geobox
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tif.tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        profile = {
+            "driver": "GTiff", "width": gbox.width, "height": gbox.height, "count": len(names),
+            "dtype": str(data.dtype), "crs": str(gbox.crs), "transform": gbox.transform,
+            "compress": "deflate", "predictor": 2, "tiled": True, "blockxsize": 512,
+            "blockysize": 512,
+        }
+        with rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(data)
+            dst.descriptions = tuple(names)
+            for i, name in enumerate(names, 1):
+                nodata = raw[name].attrs.get("nodata")
+                dst.update_tags(i, name=name, nodata="" if nodata is None else str(nodata))
+            dst.update_tags(time=str(raw.time.values) if "time" in raw.coords else "")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _read_cached(path: Path, chunks: dict[str, int]) -> xr.Dataset:
+    import rasterio
+    import rioxarray
+
+    with rasterio.open(path) as src:
+        tags = [src.tags(i) for i in range(1, src.count + 1)]
+        when = src.tags().get("time", "")
+    arr = rioxarray.open_rasterio(path, chunks={"band": 1, **chunks}, lock=False)
+    out = {}
+    for i, tag in enumerate(tags):
+        da = arr.isel(band=i, drop=True)
+        da.attrs = {"nodata": int(tag["nodata"])} if tag.get("nodata") else {}
+        out[tag["name"]] = da
+    ds = xr.Dataset(out)
+    if when:
+        ds = ds.assign_coords(time=np.datetime64(when))
     return ds
 
 
