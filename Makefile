@@ -46,5 +46,18 @@ lint: setup
 	$(BIN)/ruff check lakeml tests
 	$(BIN)/ruff format --check lakeml tests
 
+# Clustering benchmark: the original dask-ml recipe vs lakeml.cluster on the sample's full
+# 2017 scene (1,071,600 pixels), each run in its own process under a distributed.Client,
+# repeated; writes _build/bench/cluster.json (5-10 minutes on 2 cores: the recipe is slow).
+BENCH_REPEATS ?= 3
+BENCH_FITS ?= 20
+bench: sample
+	$(BIN)/python benchmarks/bench_cluster.py --repeats $(BENCH_REPEATS)
+
+# 20 consecutive lakeml fits under one Client (in-process, then a 2-process LocalCluster).
+bench-reliability: sample
+	$(BIN)/python benchmarks/bench_cluster.py --reliability $(BENCH_FITS)
+	$(BIN)/python benchmarks/bench_cluster.py --reliability $(BENCH_FITS) --processes
+
 clean:
 	rm -rf _build .pytest_cache
