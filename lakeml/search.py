@@ -239,6 +239,16 @@ def search(
     if max_cloud is not None:
         max_cloud = validate_max_cloud(max_cloud)
     catalog = catalog if catalog is not None else open_catalog()
+    url = stac_url(catalog.self_href)
+    try:
+        known = _retry_body(lambda: catalog.get_collection(collection), url)
+    except RuntimeError:
+        known = None
+    if known is None:
+        raise ValueError(
+            f"unknown collection {collection!r} in the STAC API {url}; Landsat Collection 2 "
+            f"Level-2 is {COLLECTION!r}"
+        )
     query = catalog.search(
         collections=[collection],
         bbox=bbox,
@@ -246,7 +256,7 @@ def search(
         filter=cql2_filter(max_cloud, platforms) or None,
         filter_lang="cql2-json",
     )
-    found = _retry_body(lambda: list(query.items()), stac_url(catalog.self_href))
+    found = _retry_body(lambda: list(query.items()), url)
     items = sorted(found, key=lambda it: it.datetime or dt.datetime.min)
     if not items:
         what = ", ".join(platforms) or "any platform"

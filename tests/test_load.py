@@ -77,3 +77,10 @@ def test_sign_replaces_an_expired_planetary_computer_signature(monkeypatch):
     expired = url + "?st=then&se=2020-01-01&sp=rl&sig=OLD"
     assert sign(expired) == url + "?st=now&se=later&sp=rl&sig=FRESH"
     assert sign("http://127.0.0.1:9/data/x.TIF") == "http://127.0.0.1:9/data/x.TIF"
+
+
+def test_band_missing_from_the_mission_is_named_before_any_read(item):
+    from lakeml.load import load_scene
+
+    with pytest.raises(ValueError, match=r"has no asset 'lwir'.*blue, green, red"):
+        load_scene(item, (-118.89, 38.54, -118.57, 38.84), bands=["red", "lwir"])

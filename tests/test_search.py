@@ -95,3 +95,11 @@ def test_band_table_reads_real_planetary_computer_items():
     assert rows["red"]["nodata"] == 0
     assert rows["lwir11"]["scale"] == 0.00341802 and rows["lwir11"]["offset"] == 149.0
     assert rows["coastal"]["wavelength_um"] == pytest.approx(0.44, abs=0.01)
+
+
+def test_unknown_collection_is_named(stac_url):
+    from lakeml.search import WALKER_LAKE_BBOX, open_catalog, search
+
+    with pytest.raises(ValueError, match="unknown collection 'landsat-c3-l9'"):
+        search(WALKER_LAKE_BBOX, "2017-06-01/2017-09-30", "landsat-8",
+               collection="landsat-c3-l9", catalog=open_catalog(stac_url))
