@@ -107,8 +107,7 @@ def test_plots_render_offline_in_chromium(http_root, page, tmp_path):
                 "--disable-component-update",
                 "--disable-sync",
                 "--no-first-run",
-                f"--user-data-dir={tmp_path / 'profile'}",
-            ],
+            ],  # playwright starts each browser with a fresh temporary profile
         )
         try:
             page_ = browser.new_page(viewport={"width": 1280, "height": 900})
