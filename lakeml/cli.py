@@ -1,4 +1,4 @@
-"""The ``lakeml`` command: the offline sample and the change pipeline from a shell.
+"""The ``lakeml`` command: the offline sample, the change pipeline and the yearly series.
 
 Exit codes: 0 success, 1 runtime failure, 2 bad input. Errors are one line; ``--debug`` shows
 the traceback.
@@ -63,6 +63,59 @@ def _change(args: argparse.Namespace) -> int:
     return 0
 
 
+def _timeseries(args: argparse.Namespace) -> int:
+    import contextlib
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+
+    from lakeml import timeseries
+
+    # odc-loader's warped reads create in-memory rasters before georeferencing them: harmless
+    warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
+
+    # bad input fails here, before any server, cluster or search starts
+    timeseries.check_inputs(
+        args.bbox, args.years, args.months, args.max_cloud, args.resolution, args.clusters,
+        args.min_observed,
+    )
+    if args.workers < 0:
+        raise BadInput(f"workers must be 0 (dask threads) or more, got {args.workers}")
+    cluster: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+    if args.workers:
+        from distributed import Client
+
+        cluster = Client(
+            processes=False, n_workers=args.workers, threads_per_worker=1,
+            dashboard_address=None,
+        )
+    progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    with cluster as client:
+        summary = timeseries.run(
+            bbox=args.bbox,
+            years=args.years,
+            months=args.months,
+            max_cloud=args.max_cloud,
+            stac_url=args.stac_url,
+            sample=args.sample,
+            out=args.out,
+            resolution=args.resolution,
+            clusters=args.clusters,
+            min_observed=args.min_observed,
+            client=client,
+            progress=progress,
+        )
+    trend = summary["trend_km2_per_decade"]
+    trend_text = f"{trend:+.2f} km2/decade" if trend is not None else "no trend (< 2 years)"
+    print(
+        f"{summary['years_reported']} of {summary['years_requested']} years reported "
+        f"({len(summary['years_partial'])} partly observed, {len(summary['years_missing'])} "
+        f"missing); trend {trend_text}; wrote {args.out}/lake_area.csv, lake_area.png, "
+        "summary.json"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lakeml`` command.
 
@@ -97,6 +150,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_change)
+
+    p = sub.add_parser("timeseries", help="lake area per year, one clear summer scene a year")
+    p.add_argument("--bbox", nargs=4, type=float, required=True, metavar=("W", "S", "E", "N"))
+    p.add_argument("--years", required=True, metavar="START-END", help="e.g. 1984-2024")
+    p.add_argument("--months", default="6-9", metavar="M1-M2",
+                   help="months of the year to search (default 6-9: June-September)")
+    p.add_argument("--max-cloud", type=float, default=20.0, metavar="PCT",
+                   help="scene cloud cover limit, percent (default 20)")
+    p.add_argument("--resolution", type=float, default=30.0, metavar="M",
+                   help="pixel size in metres (default 30, Landsat's own)")
+    p.add_argument("--clusters", type=int, default=4, metavar="K")
+    p.add_argument("--min-observed", type=float, default=0.98, metavar="FRACTION",
+                   help="below this observed fraction of the lake's maximum extent a year is "
+                   "flagged partial (default 0.98)")
+    p.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="run the years on a local dask cluster of N workers (default 0: dask's "
+                   "threaded scheduler)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--stac-url", default=None, help="a STAC API (e.g. Planetary Computer's)")
+    src.add_argument("--sample", action="store_true", help="use the offline sample catalog")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--quiet", action="store_true", help="no per-year progress lines")
+    p.set_defaults(func=_timeseries)
     return parser
 
 
