@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.lakeml-installed
 export LAKEML_SAMPLE_DIR ?= $(CURDIR)/_build/sample
+export LAKEML_CACHE_DIR ?= $(CURDIR)/_build/scene-cache
 PYTEST_WORKERS ?= 2
 
 .PHONY: all book test sysdeps setup sample serve bench bench-reliability lint clean

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import odc.stac
 import pystac
 import xarray as xr
 
+from lakeml.files import atomic_write
 from lakeml.search import validate_bbox
 
 REFLECTANCE_BANDS = ("coastal", "blue", "green", "red", "nir08", "swir16", "swir22")
@@ -309,19 +309,17 @@ def _write_cached(raw: xr.Dataset, path: Path) -> None:
     """Write the raw (uint16) bands as one deflated GeoTIFF, to a temporary name then renamed."""
     import rasterio
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     names = list(raw.data_vars)
     data = raw.to_array("band").values  # the download happens here
     gbox = raw.odc.geobox
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tif.tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        profile = {
-            "driver": "GTiff", "width": gbox.width, "height": gbox.height, "count": len(names),
-            "dtype": str(data.dtype), "crs": str(gbox.crs), "transform": gbox.transform,
-            "compress": "deflate", "predictor": 2, "tiled": True, "blockxsize": 512,
-            "blockysize": 512,
-        }
+    profile = {
+        "driver": "GTiff", "width": gbox.width, "height": gbox.height, "count": len(names),
+        "dtype": str(data.dtype), "crs": str(gbox.crs), "transform": gbox.transform,
+        "compress": "deflate", "predictor": 2, "tiled": True, "blockxsize": 512,
+        "blockysize": 512,
+    }
+
+    def write(tmp: str) -> None:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(data)
             dst.descriptions = tuple(names)
@@ -329,10 +327,8 @@ def _write_cached(raw: xr.Dataset, path: Path) -> None:
                 nodata = raw[name].attrs.get("nodata")
                 dst.update_tags(i, name=name, nodata="" if nodata is None else str(nodata))
             dst.update_tags(time=str(raw.time.values) if "time" in raw.coords else "")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    atomic_write(path, write)
 
 
 def _read_cached(path: Path, chunks: dict[str, int]) -> xr.Dataset:

@@ -7,9 +7,7 @@ the ``lakeml change`` command and for readers who want the numbers for their own
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 import pystac
 import xarray as xr
 
+from lakeml.files import atomic_write, write_json
 from lakeml.load import SHARED_BANDS, load_scene, pick_clearest, qa_flag
 from lakeml.reshape import from_samples, standardize, to_samples
 from lakeml.search import (
@@ -61,8 +60,12 @@ def classify_scene(
     geobox: Any = None,
     random_state: int = 0,
     resolution: float = 30,
+    cache: bool | str | os.PathLike[str] = True,
 ) -> xr.Dataset:
     """Load, standardise, cluster one scene and find its water.
+
+    The scene's pixels are cached on disk (``cache``, see :func:`lakeml.load.load_scene`), so a
+    rerun or a restarted notebook does not download them again.
 
     ``resolution`` is the pixel size in metres (30 is Landsat's own; a coarser one reads the
     COG overviews: faster, for previews and quick runs); it is ignored when ``geobox`` is given.
@@ -83,7 +86,9 @@ def classify_scene(
         raise ValueError(f"clusters must be at least 2 (water and the rest), got {n_clusters}")
     if not (float(resolution) > 0):
         raise ValueError(f"resolution is a pixel size in metres > 0, got {resolution}")
-    ds = load_scene(item, bbox, bands=bands, geobox=geobox, resolution=resolution).persist()
+    ds = load_scene(
+        item, bbox, bands=bands, geobox=geobox, resolution=resolution, cache=cache
+    ).persist()
     if not bool(ds.valid.any()):
         raise ValueError(
             f"every pixel of {item.id} over the bbox is masked (fill, cloud or shadow); "
@@ -133,27 +138,8 @@ def _catalog_url(stac_url: str | None, use_sample: bool) -> Iterator[str | None]
         yield served.stac_url
 
 
-def _write_json(data: dict[str, Any], path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _write_cog(da: xr.DataArray, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tif", dir=path.parent)
-    os.close(fd)
-    try:
-        da.odc.write_cog(tmp, overwrite=True, nodata=0)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda tmp: da.odc.write_cog(tmp, overwrite=True, nodata=0))
 
 
 def _scene_summary(scene: xr.Dataset) -> dict[str, Any]:
@@ -226,7 +212,7 @@ def change(
     title = f"Water {summary['before']['datetime'][:10]} -> {summary['after']['datetime'][:10]}"
     save_change_png(codes, out / "change.png", title=title)
     summary["seconds"] = round(time.perf_counter() - start, 2)
-    _write_json(summary, out / "summary.json")
+    write_json(summary, out / "summary.json")
     return summary
 
 

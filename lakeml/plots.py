@@ -8,13 +8,13 @@ before the first ``import hvplot.xarray``.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from lakeml.files import atomic_write
 from lakeml.water import CHANGE_CODES
 
 CHANGE_COLORS = {
@@ -52,6 +52,16 @@ def offline() -> None:
     pn.config.inline = True
 
 
+def _hvplot() -> None:
+    """Register the ``.hvplot`` accessor once.
+
+    hvplot drops ``hvplot.xarray`` from ``sys.modules`` after each notebook cell, so importing
+    it again in every call would embed BokehJS (several MB) in every cell's output.
+    """
+    if not hasattr(xr.DataArray, "hvplot"):
+        import hvplot.xarray  # noqa: F401
+
+
 def true_color(ds: xr.Dataset, gamma: float = 1 / 2.2, clip: float = 0.3) -> xr.DataArray:
     """An RGB image (y, x, rgb) in 0..1 from red, green, blue reflectance; NaN pixels white.
 
@@ -79,7 +89,7 @@ def image(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
     -------
     >>> image(ds.nir08, title="NIR")  # doctest: +SKIP
     """
-    import hvplot.xarray  # noqa: F401
+    _hvplot()
 
     opts = {**MAP_OPTS, "title": title}
     opts.update(kwargs)
@@ -93,7 +103,7 @@ def rgb(ds: xr.Dataset, title: str = "", **kwargs: Any) -> Any:
     -------
     >>> rgb(ds, title="Walker Lake 2017")  # doctest: +SKIP
     """
-    import hvplot.xarray  # noqa: F401
+    _hvplot()
 
     opts = {**MAP_OPTS, "bands": "rgb"}
     opts.update(kwargs)
@@ -107,7 +117,7 @@ def labels(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
     -------
     >>> labels(label_image, title="4 clusters")  # doctest: +SKIP
     """
-    import hvplot.xarray  # noqa: F401
+    _hvplot()
 
     shown = da.where(da >= 0)
     opts = {
@@ -127,7 +137,7 @@ def change(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
     -------
     >>> change(change_map, title="1988 -> 2017")  # doctest: +SKIP
     """
-    import hvplot.xarray  # noqa: F401
+    _hvplot()
 
     cmap = [CHANGE_COLORS[k] for k in sorted(CHANGE_COLORS)]
     opts = {
@@ -179,14 +189,7 @@ def save_change_png(change_da: xr.DataArray, path: str | os.PathLike[str], title
 def _save(fig: Any, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path

@@ -32,7 +32,6 @@ import datetime as dt
 import math
 import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -43,6 +42,7 @@ import pandas as pd
 import pystac
 import xarray as xr
 
+from lakeml.files import atomic_write, write_json
 from lakeml.load import SHARED_BANDS, pick_clearest
 from lakeml.search import (
     COLLECTION,
@@ -665,42 +665,13 @@ def save_area_png(
     ax.legend(fontsize=7, ncol=2, loc="best")
     fig.tight_layout()
     try:
-        return _atomic_write(Path(path), lambda tmp: fig.savefig(tmp, format="png"))
+        return atomic_write(Path(path), lambda tmp: fig.savefig(tmp, format="png"))
     finally:
         plt.close(fig)
 
 
-def _atomic_write(path: Path, write: Callable[[str], Any]) -> Path:
-    """``write(tmp)`` to a temporary name next to ``path``, then rename it to ``path``.
-
-    The file gets the usual ``rw-r--r--`` permissions, not ``mkstemp``'s owner-only 0600.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
 def _write_csv(table: pd.DataFrame, path: Path) -> Path:
-    return _atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
-
-
-def _write_json(data: dict[str, Any], path: Path) -> Path:
-    import json
-
-    def write(tmp: str) -> None:
-        with open(tmp, "w") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-
-    return _atomic_write(path, write)
+    return atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
 
 
 def csv_table(series: xr.Dataset) -> pd.DataFrame:
@@ -831,7 +802,7 @@ def run(
         "scene_seconds_mean": _num(round(float(table["seconds"].mean()), 3)),
     }
     summary["seconds"] = round(time.perf_counter() - start, 2)
-    _write_json(summary, out / "summary.json")
+    write_json(summary, out / "summary.json")
     return summary
 
 

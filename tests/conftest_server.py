@@ -163,6 +163,7 @@ def sample_root() -> Path:
 
 _SERVER = pytest.StashKey[Any]()
 _STACK = pytest.StashKey[contextlib.ExitStack]()
+_OWN_CACHE = pytest.StashKey[str]()
 
 
 def shared_server(config: pytest.Config) -> Any:
@@ -202,6 +203,15 @@ def stac_url(stac_server: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     return stac_server.stac_url
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """A scene cache of this session's own (notebooks and the command cache what they load)."""
+    if "LAKEML_CACHE_DIR" not in os.environ:
+        import tempfile
+
+        os.environ["LAKEML_CACHE_DIR"] = tempfile.mkdtemp(prefix="lakeml-scene-cache-")
+        config.stash[_OWN_CACHE] = os.environ["LAKEML_CACHE_DIR"]
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Point notebooks at the local STAC API before nbmake starts their kernel.
 
@@ -213,5 +223,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Stop the shared sample server at the end of the session."""
+    """Stop the shared sample server, remove this session's own scene cache."""
     stop_shared_server(session.config)
+    own = session.config.stash.get(_OWN_CACHE, None)
+    if own:
+        import shutil
+
+        shutil.rmtree(own, ignore_errors=True)

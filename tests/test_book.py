@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PAGES = ["01-ingestion", "02-reshaping", "03-clustering", "04-change"]
+PAGES = ["01-ingestion", "02-reshaping", "03-clustering", "04-change", "05-decades"]
 SIGNED = re.compile(r"[?&](sig|se|skoid|sktid|sv)=", re.I)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
