@@ -116,6 +116,32 @@ def _timeseries(args: argparse.Namespace) -> int:
     return 0
 
 
+def describe(err: BaseException) -> str:
+    """One line for an error and the errors that caused it (GDAL names the file in a cause).
+
+    Example
+    -------
+    >>> try:
+    ...     try:
+    ...         raise OSError("'/vsicurl/http://h/x.TIF' not recognized")
+    ...     except OSError as inner:
+    ...         raise RuntimeError("Read failed") from inner
+    ... except RuntimeError as err:
+    ...     print(describe(err))
+    Read failed <- '/vsicurl/http://h/x.TIF' not recognized
+    """
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen and len(parts) < 5:
+        seen.add(id(current))
+        text = str(current).strip()
+        if text and text not in parts:
+            parts.append(text)
+        current = current.__cause__ or current.__context__
+    return " <- ".join(parts)[:500] or type(err).__name__
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lakeml`` command.
 
@@ -199,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # noqa: BLE001 - one line for users, traceback with --debug
         if args.debug:
             traceback.print_exc()
-        print(f"lakeml: failed: {type(err).__name__}: {err}", file=sys.stderr)
+        print(f"lakeml: failed: {type(err).__name__}: {describe(err)}", file=sys.stderr)
         return 1
 
 
