@@ -41,7 +41,7 @@ book: sample
 
 test: sample
 	$(BIN)/ruff check lakeml tests
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=12
 
 lint: setup
 	$(BIN)/ruff check lakeml tests

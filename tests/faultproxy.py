@@ -103,6 +103,7 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                 if "json" in ctype:
                     data = data.replace(proxy.upstream.encode(), proxy.url.encode())
                 if fault is not None and fault.kind == "cut":
+                    proxy.log.append((self.command, self.path, -1))
                     self.send_response(resp.status)
                     self._copy_headers(resp, len(data))
                     self.end_headers()
@@ -111,14 +112,13 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                     self.close_connection = True
                     with contextlib.suppress(OSError):
                         self.connection.shutdown(2)
-                    proxy.log.append((self.command, self.path, -1))
                     return
-                self.send_response(resp.status)
+                proxy.log.append((self.command, self.path, resp.status))  # before the client
+                self.send_response(resp.status)                           # can see the answer
                 self._copy_headers(resp, len(data))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
-                proxy.log.append((self.command, self.path, resp.status))
             finally:
                 conn.close()
 
@@ -135,14 +135,15 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                 start = int(m.group(1))
                 end = int(m.group(2)) if m.group(2) else len(data) - 1
                 if start >= len(data):
+                    proxy.log.append((self.command, self.path, 416))
                     self.send_response(416)
                     self.send_header("Content-Range", f"bytes */{len(data)}")
                     self.send_header("Content-Length", "0")
                     self.end_headers()
-                    proxy.log.append((self.command, self.path, 416))
                     return
                 end = min(end, len(data) - 1)
                 part = data[start : end + 1]
+                proxy.log.append((self.command, self.path, 206))
                 self.send_response(206)
                 self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
                 self.send_header("Content-Length", str(len(part)))
@@ -150,7 +151,6 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Accept-Ranges", "bytes")
                 self.end_headers()
                 self.wfile.write(part)
-                proxy.log.append((self.command, self.path, 206))
                 return
             self._send(200, data, "image/tiff")
 
@@ -165,12 +165,12 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(length))
 
         def _send(self, code: int, data: bytes, ctype: str) -> None:
+            proxy.log.append((self.command, self.path, code))
             self.send_response(code)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
-            proxy.log.append((self.command, self.path, code))
 
         do_GET = do_POST = do_HEAD = _forward
 
