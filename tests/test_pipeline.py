@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,13 @@ def test_no_scene_found_names_what_was_searched(tmp_path):
     assert proc.returncode == 2
     assert "no landsat-c2-l2 scene found" in proc.stderr and "1950-06-01/1950-09-30" in proc.stderr
     assert "widen" in proc.stderr
+
+
+def test_outputs_carry_no_signed_url_or_token(change_run):
+    out, proc = change_run
+    signed = re.compile(r"[?&](sig|se|skoid|sktid|sv)=|token", re.I)
+    texts = [proc.stdout, proc.stderr, (out / "summary.json").read_text()]
+    with rasterio.open(out / "change.tif") as src:
+        texts.append(json.dumps(src.tags()))
+    for text in texts:
+        assert not signed.search(text), text[:300]
