@@ -128,7 +128,15 @@ def truth_metrics(scene: xr.Dataset, sample_root: Path | None = None) -> dict[st
 
 
 @contextlib.contextmanager
-def _catalog_url(stac_url: str | None, use_sample: bool) -> Iterator[str | None]:
+def catalog_url(stac_url: str | None, use_sample: bool) -> Iterator[str | None]:
+    """Yield the STAC API to use: the local sample server (started and stopped here) when
+    ``use_sample``, else ``stac_url`` (None: ``$LAKEML_STAC_URL`` or Planetary Computer).
+
+    Example
+    -------
+    >>> with catalog_url(None, use_sample=True) as url:  # doctest: +SKIP
+    ...     catalog = open_catalog(url)
+    """
     if not use_sample:
         yield stac_url
         return
@@ -187,7 +195,7 @@ def change(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     bar = _progress(progress)
-    with _catalog_url(stac_url, sample) as url, bar:
+    with catalog_url(stac_url, sample) as url, bar:
         catalog = open_catalog(url)
         found_b = search(bbox, before, platform_before, max_cloud, catalog=catalog)
         found_a = search(bbox, after, platform_after, max_cloud, catalog=catalog)

@@ -43,7 +43,7 @@ import pystac
 import xarray as xr
 
 from lakeml.files import atomic_write, write_json
-from lakeml.load import SHARED_BANDS, pick_clearest
+from lakeml.load import SHARED_BANDS, current_client, pick_clearest
 from lakeml.search import (
     COLLECTION,
     WALKER_LAKE_CENTRE,
@@ -341,15 +341,6 @@ def _year_task(
 # --------------------------------------------------------------------------------------------
 
 
-def _current_client() -> Any:
-    try:
-        from distributed import Client
-
-        return Client.current(allow_global=True)
-    except (ImportError, ValueError):
-        return None
-
-
 def _run(
     tasks: list[tuple[Any, ...]],
     func: Callable[..., dict[str, Any]],
@@ -523,7 +514,7 @@ def timeseries(
     found = search_years(bbox, years, months, max_cloud, platforms, catalog=catalog)
     options = {"resolution": float(resolution), "lake_point": lake_point,
                "n_clusters": int(n_clusters), "truth": bool(truth)}
-    client = client if client is not None else _current_client()
+    client = client if client is not None else current_client()
     tasks = [(year, found[year], bbox, options) for year in years]
     results = _run(tasks, _year_task, client=client, max_in_flight=max_in_flight,
                    on_result=on_year)
@@ -750,7 +741,7 @@ def run(
     -------
     >>> run(WALKER_LAKE_BBOX, "1984-2024", sample=True, out="walker-series")  # doctest: +SKIP
     """
-    from lakeml.pipeline import _catalog_url
+    from lakeml.pipeline import catalog_url
 
     start = time.perf_counter()
     bbox, year_list, months = check_inputs(
@@ -767,7 +758,7 @@ def run(
         else:
             progress(f"{r['year']} {r['status']}: {r.get('note', '')}")
 
-    with _catalog_url(stac_url, sample) as url:
+    with catalog_url(stac_url, sample) as url:
         series = timeseries(
             bbox, year_list, months, max_cloud, resolution=resolution, lake_point=lake_point,
             n_clusters=clusters, min_observed=min_observed, truth=sample,
