@@ -8,17 +8,25 @@ and which value means "no data". ``qa_pixel`` flags fill, clouds and their shado
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import hashlib
 import json
+import logging
 import os
-from collections.abc import Iterable, Sequence
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import odc.stac
 import pystac
 import xarray as xr
+from odc.loader import RioDriver, RioReader
+from odc.loader.types import RasterSource
 
 from lakeml.files import atomic_write
 from lakeml.search import validate_bbox
@@ -52,21 +60,35 @@ GDAL_HTTP_OPTIONS = {
     "GDAL_HTTP_RETRY_DELAY": "0.5",
     "GDAL_HTTP_TIMEOUT": "60",
 }
-"""GDAL's own retry settings for COG reads over HTTP (5xx, timeouts)."""
+"""GDAL's own retry settings for COG reads over HTTP (5xx, timeouts). A value set in the
+environment under the same name (e.g. ``GDAL_HTTP_TIMEOUT=20``) takes precedence."""
+
+log = logging.getLogger(__name__)
+
+
+def gdal_options() -> dict[str, str]:
+    """The GDAL HTTP settings lakeml reads COGs with: :data:`GDAL_HTTP_OPTIONS`, environment first.
+
+    Example
+    -------
+    >>> gdal_options()["GDAL_HTTP_MAX_RETRY"]  # doctest: +SKIP
+    '5'
+    """
+    return {key: os.environ.get(key, value) for key, value in GDAL_HTTP_OPTIONS.items()}
 
 
 def configure_gdal(client: Any = None) -> None:
-    """Set GDAL's cloud-friendly defaults and HTTP retries, locally and on a dask ``client``.
+    """Set GDAL's cloud-friendly defaults and HTTP retries (:func:`gdal_options`) for odc-stac.
 
-    ``client`` defaults to the current ``distributed.Client`` if there is one (none is created).
+    odc-stac captures these settings when a load is planned and ships them with the read tasks,
+    so dask workers (a ``distributed.Client`` included) read with the same settings; ``client``
+    is accepted for older odc-stac releases, which registered them on the workers.
 
     Example
     -------
     >>> configure_gdal()
     """
-    if client is None:
-        client = current_client()
-    odc.stac.configure_rio(cloud_defaults=True, client=client, **GDAL_HTTP_OPTIONS)
+    odc.stac.configure_rio(cloud_defaults=True, client=client, **gdal_options())
 
 
 def current_client() -> Any:
@@ -85,23 +107,155 @@ def current_client() -> Any:
         return None
 
 
-def sign(url: str) -> str:
-    """Sign a Planetary Computer blob URL with a fresh SAS token; other URLs pass through.
+_BLOB_HOST = ".blob.core.windows.net"
+_SIGNATURE = re.compile(r"\?[^\s'\"]*\b(?:sig|se|skoid|sktid|sv|st)=[^\s'\"]*")
 
-    Any old signature is dropped first, so an expired token is replaced (``planetary_computer``
-    caches tokens and renews them before they expire). Used as odc-stac's ``patch_url``, so
-    URLs are signed when the read is planned, and signed URLs never sit in the STAC items.
+
+def sign(url: str, refresh: bool = False) -> str:
+    """Sign a Planetary Computer blob URL with a SAS token; other URLs pass through unchanged.
+
+    Any old signature is dropped first. ``planetary_computer`` caches one token per storage
+    container and renews it a minute before it expires; ``refresh=True`` drops the cached token
+    and asks for a new one (used when the storage answered 403 to a token it thought valid).
+    lakeml calls this when each block is read (see :func:`load_scene`), so tokens are fresh and
+    signed URLs never sit in the STAC items, a dask graph or a notebook's output.
 
     Example
     -------
     >>> sign("http://127.0.0.1:8000/data/x.TIF")
     'http://127.0.0.1:8000/data/x.TIF'
     """
-    import planetary_computer
+    base = url.split("?", 1)[0]
+    if not urlsplit(base).netloc.endswith(_BLOB_HOST):
+        return url
+    from planetary_computer.utils import parse_blob_url
 
-    if ".blob.core.windows.net" in url.split("?", 1)[0]:
-        url = url.split("?", 1)[0]
-    return planetary_computer.sign(url)
+    account, container = parse_blob_url(urlsplit(base))
+    return sign_with_token_service(base, account, container, refresh)
+
+
+def sign_with_token_service(url: str, account: str, container: str, refresh: bool = False) -> str:
+    """Append a SAS token for ``account``/``container`` from Planetary Computer's token service.
+
+    The service is ``planetary_computer``'s setting ``sas_url`` (environment variable
+    ``PC_SDK_SAS_URL``); tokens are cached until a minute before they expire, or dropped with
+    ``refresh=True``. :func:`sign` uses it for ``*.blob.core.windows.net`` links.
+
+    Example
+    -------
+    >>> sign_with_token_service(  # doctest: +SKIP
+    ...     "https://landsateuwest.blob.core.windows.net/landsat-c2/x.TIF",
+    ...     "landsateuwest", "landsat-c2")
+    'https://landsateuwest.blob.core.windows.net/landsat-c2/x.TIF?st=...&se=...&sig=...'
+    """
+    from planetary_computer import sas
+    from planetary_computer.settings import Settings
+
+    if refresh:
+        sas.TOKEN_CACHE.pop(f"{Settings.get().sas_url}/{account}/{container}", None)
+    return f"{url.split('?', 1)[0]}?{sas.get_token(account, container).token}"
+
+
+def redact(text: str) -> str:
+    """Remove SAS signatures (``?st=...&se=...&sig=...``) from ``text``: for logs and messages.
+
+    Example
+    -------
+    >>> redact("HEAD https://a.blob.core.windows.net/c/x.TIF?st=1&se=2&sig=abc failed")
+    'HEAD https://a.blob.core.windows.net/c/x.TIF?<signature removed> failed'
+    """
+    return _SIGNATURE.sub("?<signature removed>", text)
+
+
+_RETRYING = contextvars.ContextVar("lakeml_retrying_403", default=False)
+_REFRESH_LOCK = threading.Lock()
+
+
+def _redact_record(record: logging.LogRecord) -> bool:
+    """Logging filter: no signed URL in odc-loader's log lines; no alarm for a 403 we retry."""
+    message = record.getMessage()
+    if _RETRYING.get() and "403" in message:
+        return False
+    record.msg, record.args = redact(message), ()
+    return True
+
+
+# odc-loader logs a failed read with its URL, on this logger (a logger's filters do not apply
+# to its children's records, so the filter goes on the logger that emits them).
+if _redact_record not in logging.getLogger("odc.loader._rio").filters:
+    logging.getLogger("odc.loader._rio").addFilter(_redact_record)
+
+
+def _denied(err: BaseException) -> bool:
+    return "403" in str(err) or "AuthenticationFailed" in str(err)
+
+
+def read_signed(
+    src: RasterSource, ctx: Any, signer: Callable[[str, bool], str], *args: Any, **kwargs: Any
+) -> Any:
+    """Read one block of ``src`` through rasterio with its URL signed now; re-sign once on 403.
+
+    A token can expire between the search and the read, or between planning a lazy load and
+    computing it (Planetary Computer's last about 45 minutes). The storage then answers 403:
+    the URL is signed again with ``signer(url, refresh=True)`` and the read retried once.
+    Errors never carry the signature (see :func:`redact`).
+
+    Example
+    -------
+    >>> read_signed(src, ctx, sign, cfg, geobox)  # doctest: +SKIP
+    """
+    from rasterio.errors import RasterioIOError
+
+    uri = signer(src.uri, False)
+    for retry in (False, True):
+        token = _RETRYING.set(not retry)
+        try:
+            return RioReader(dataclasses.replace(src, uri=uri), ctx).read(*args, **kwargs)
+        except RasterioIOError as err:
+            if not retry and _denied(err):
+                log.info("HTTP 403 on %s: signing it again and retrying", redact(src.uri))
+                with _REFRESH_LOCK:  # parallel reads that failed together renew the token once
+                    again = signer(src.uri, False)
+                    uri = again if again != uri else signer(src.uri, True)
+                continue
+            what = redact(str(err))
+            if retry and _denied(err):
+                what += " even with a freshly signed URL: the token service's tokens are refused"
+            raise RasterioIOError(f"{what} (reading {redact(src.uri)})") from None
+        finally:
+            _RETRYING.reset(token)
+    raise AssertionError("unreachable")
+
+
+class SigningDriver(RioDriver):
+    """odc-stac's rasterio reader, with each block's URL signed when it is read.
+
+    odc-stac's ``patch_url`` signs URLs when the load is planned; a lazy load computed later
+    would then carry a token that may have expired. This driver keeps the unsigned URL in the
+    dask graph and signs it in the task (:func:`read_signed`). It pickles, so it works on a
+    ``distributed`` cluster.
+
+    Example
+    -------
+    >>> odc.stac.load([item], bands=["red"], driver=SigningDriver(sign))  # doctest: +SKIP
+    """
+
+    def __init__(self, signer: Callable[[str, bool], str] = sign) -> None:
+        super().__init__()
+        self.signer = signer
+
+    def open(self, src: RasterSource, ctx: Any) -> Any:
+        return _SignedReader(src, ctx, self.signer)
+
+
+@dataclasses.dataclass
+class _SignedReader:
+    src: RasterSource
+    ctx: Any
+    signer: Callable[[str, bool], str]
+
+    def read(self, *args: Any, **kwargs: Any) -> Any:
+        return read_signed(self.src, self.ctx, self.signer, *args, **kwargs)
 
 
 def data_bands(item: pystac.Item, thermal: bool = False) -> list[str]:
@@ -196,11 +350,13 @@ def load_scene(
     mask: Iterable[str] = MASK_BITS,
     geobox: Any = None,
     cache: bool | str | os.PathLike[str] = False,
+    signer: Callable[[str, bool], str] = sign,
 ) -> xr.Dataset:
     """Load one scene lazily over ``bbox``, scaled to physical units, bad pixels set to NaN.
 
-    Planetary Computer asset URLs are (re-)signed when the read is planned (``patch_url``), so
-    a token that expired since the search (after about 45 minutes) does not break the load.
+    Planetary Computer asset URLs are signed when each block is read, and signed again if the
+    storage answers 403 (:class:`SigningDriver`): a token that expired since the search, or
+    while a lazy dataset waited to be computed, does not break the load.
 
     Parameters
     ----------
@@ -215,6 +371,8 @@ def load_scene(
     cache : ``True`` to keep the downloaded pixels in :func:`cache_dir` (or a folder given as a
         path), keyed by item, bands and grid: a rerun or a restarted notebook reads them from
         disk instead of downloading them again. The read is then done at load time, not lazily.
+    signer : ``signer(url, refresh)`` returns the URL to read (default :func:`sign`, Planetary
+        Computer's SAS tokens; other URLs pass through).
 
     Returns
     -------
@@ -254,7 +412,7 @@ def load_scene(
             bands=[*bands, "qa_pixel"],
             chunks=chunks,
             resampling={"qa_pixel": "nearest", "*": "nearest"},
-            patch_url=sign,
+            driver=SigningDriver(signer),
             **where,
         ).isel(time=0)
         if path is not None:
@@ -362,6 +520,7 @@ def masked_fraction(
     bbox: Sequence[float],
     resolution: float = 300,
     flags: Iterable[str] = MASK_BITS,
+    signer: Callable[[str, bool], str] = sign,
 ) -> float:
     """Fraction of the bbox that ``qa_pixel`` marks as fill, cloud or shadow in this scene.
 
@@ -378,7 +537,7 @@ def masked_fraction(
     configure_gdal()
     qa = odc.stac.load(
         [item], bands=["qa_pixel"], bbox=bbox, resolution=resolution,
-        resampling="nearest", chunks=None, patch_url=sign,
+        resampling="nearest", chunks=None, driver=SigningDriver(signer),
     ).qa_pixel.isel(time=0)
     return float(qa_mask(qa, flags).mean())
 

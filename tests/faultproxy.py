@@ -8,7 +8,15 @@ so that asset links lead back through it. Faults are planned per request path:
 - ``slow``: wait ``delay`` seconds, then forward;
 - ``cut``: send the headers and half the body, then close the connection (a drop mid-body);
 - ``truncate``: forward, but cut the upstream file at ``size`` bytes (a truncated COG): ranges
-  past the end are answered 416, ranges across it short.
+  past the end are answered 416, ranges across it short;
+- ``sas``: storage behind SAS tokens, like Azure Blob Storage: a request without a valid,
+  unexpired token (``?st=...&se=...&sig=...``) gets Azure's 403 ``AuthenticationFailed``.
+
+Tokens come from a token service shaped like Planetary Computer's
+(``GET /api/sas/v1/token/{account}/{container}`` -> ``{"msft:expiry": ..., "token": ...}``). Each
+token really expires ``sas_lifetime`` seconds after it was issued, but its ``msft:expiry`` claims
+an hour, so a client that trusts the claim keeps using it: the case of a token that expires
+between the search and the read, or while a lazy load waits to be computed.
 
 Each fault applies to the first ``times`` matching requests (``None``: all of them).
 """
@@ -16,14 +24,18 @@ Each fault applies to the first ``times`` matching requests (``None``: all of th
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import hashlib
+import hmac
 import http.client
+import json
 import re
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass
@@ -56,6 +68,33 @@ class Proxy:
     faults: list[Fault] = field(default_factory=list)
     log: list[tuple[str, str, int]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    sas_lifetime: float = 3600.0
+    tokens_issued: int = 0
+    secret: bytes = b"loopback-only test key"
+
+    @property
+    def token_service(self) -> str:
+        """The URL to give ``planetary_computer`` as ``sas_url``."""
+        return f"{self.url}/api/sas/v1/token"
+
+    def issue_token(self) -> dict[str, str]:
+        now = dt.datetime.now(dt.UTC)
+        st = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        se = (now + dt.timedelta(seconds=self.sas_lifetime)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        sig = hmac.new(self.secret, f"{st}|{se}".encode(), hashlib.sha256).hexdigest()[:32]
+        with self.lock:
+            self.tokens_issued += 1
+        claimed = (now + dt.timedelta(hours=1)).isoformat()
+        token = f"st={st}&se={se}&sp=rl&sv=2024-05-04&sr=c&sig={sig}"
+        return {"msft:expiry": claimed, "token": token}
+
+    def token_valid(self, query: str) -> bool:
+        q = {k: v[0] for k, v in parse_qs(query).items()}
+        if not {"st", "se", "sig"} <= set(q):
+            return False
+        good = hmac.new(self.secret, f"{q['st']}|{q['se']}".encode(), hashlib.sha256).hexdigest()
+        expiry = dt.datetime.strptime(q["se"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+        return hmac.compare_digest(good[:32], q["sig"]) and expiry > dt.datetime.now(dt.UTC)
 
     def plan(self, *faults: Fault) -> None:
         with self.lock:
@@ -80,11 +119,19 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _forward(self) -> None:
+            if self.path.startswith("/api/sas/v1/token/"):
+                self._send(200, json.dumps(proxy.issue_token()).encode(), "application/json")
+                return
             fault = proxy._take(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
             if fault is not None and fault.kind == "status":
                 self._send(fault.code, b'{"detail": "injected fault"}', "application/json")
+                return
+            if fault is not None and fault.kind == "sas" and not proxy.token_valid(
+                urlsplit(self.path).query
+            ):
+                self._send(403, AZURE_403, "application/xml")
                 return
             if fault is not None and fault.kind == "slow":
                 time.sleep(fault.delay)
@@ -170,12 +217,20 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            if self.command != "HEAD":  # a body after HEAD would corrupt the kept-alive stream
+                self.wfile.write(data)
 
         do_GET = do_POST = do_HEAD = _forward
 
     return Handler
 
+
+AZURE_403 = (
+    b'<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthenticationFailed</Code><Message>'
+    b"Server failed to authenticate the request. Make sure the value of Authorization header is "
+    b"formed correctly including the signature. Signed expiry time must be after the current "
+    b"time.</Message></Error>"
+)
 
 HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",

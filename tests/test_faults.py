@@ -136,3 +136,81 @@ def test_report_retry_costs():
     for name, seconds in COSTS.items():
         print(f"retry cost: {name}: {seconds:.2f} s")
     assert COSTS, "the fault tests ran first in this module"
+
+
+@pytest.fixture
+def token_service(proxy, monkeypatch):
+    """planetary_computer pointed at the proxy's token service, with an empty token cache."""
+    from planetary_computer import sas
+    from planetary_computer.settings import Settings
+
+    monkeypatch.setattr(Settings.get(), "sas_url", proxy.token_service)
+    monkeypatch.setattr(sas, "TOKEN_CACHE", {})
+    monkeypatch.setattr(proxy, "sas_lifetime", 2.0)
+    monkeypatch.setattr(proxy, "tokens_issued", 0)
+    return proxy
+
+
+def sample_signer(url: str, refresh: bool = False) -> str:
+    """Sign the sample's COG links as Planetary Computer's blob links are signed (same code)."""
+    return load.sign_with_token_service(url, "sample", "cogs", refresh)
+
+
+def test_expired_token_is_renewed_and_the_read_retried(token_service, proxied_url, reference,
+                                                       caplog):
+    item_id, _, expected = reference
+    proxy = token_service
+    catalog = search.open_catalog(proxied_url)
+    item = next(catalog.get_collection("landsat-c2-l2").get_items(item_id))
+    lazy = load.load_scene(item, SMALL_BBOX, bands=["red"], signer=sample_signer)
+    assert "sig=" not in repr(dict(lazy.red.data.dask)), "the graph holds unsigned URLs"
+    sample_signer(item.assets["red"].href)  # a token is cached, then expires server-side
+    time.sleep(2.1)
+    proxy.plan(Fault("sas", r"\.TIF", times=None))
+    start = time.perf_counter()
+    with caplog.at_level("INFO"):
+        ds = lazy.compute()
+    COSTS["cog expired SAS token (re-sign)"] = time.perf_counter() - start
+    np.testing.assert_array_equal(ds.red.values, expected.red.values)
+    codes = [code for _, path, code in proxy.log if "SR_B4" in path]
+    assert codes[0] == 403 and set(codes[1:]) <= {200, 206} and len(codes) > 1, codes
+    assert proxy.tokens_issued == 2  # the stale one and its replacement
+    assert any("signing it again" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], "no alarm for a retried 403"
+    assert not any("sig=" in r.getMessage() for r in caplog.records)
+
+
+def test_token_refused_every_time_fails_cleanly_without_the_signature(token_service,
+                                                                      proxied_url, reference,
+                                                                      caplog):
+    item_id, _, _ = reference
+    proxy = token_service
+    proxy.sas_lifetime = -1.0  # every token is already expired
+    proxy.plan(Fault("sas", r"\.TIF", times=None))
+    catalog = search.open_catalog(proxied_url)
+    item = next(catalog.get_collection("landsat-c2-l2").get_items(item_id))
+    from rasterio.errors import RasterioIOError
+
+    from lakeml.cli import describe
+
+    with pytest.raises(RasterioIOError) as caught:
+        load.load_scene(item, SMALL_BBOX, bands=["red"], signer=sample_signer).compute()
+    message = describe(caught.value)
+    assert "403 even with a freshly signed URL" in message
+    assert re.search(r"http://127\.0\.0\.1:\d+/.*(SR_B4|QA_PIXEL)\.TIF\)", message)
+    assert "sig=" not in message and "se=" not in message
+    # each of the two blocks (red, qa_pixel) tried once more with a fresh token, then gave up
+    assert 2 <= proxy.tokens_issued <= 3
+    assert not any("sig=" in r.getMessage() for r in caplog.records)
+
+
+def test_planetary_computer_links_get_a_new_token_on_refresh(token_service):
+    """lakeml.load.sign on a real-shaped blob link, with tokens from a token service on loopback."""
+    proxy = token_service
+    href = "https://landsateuwest.blob.core.windows.net/landsat-c2/level-2/x/LC09_SR_B4.TIF"
+    first = load.sign(href)
+    assert first.startswith(href + "?st=") and "&sig=" in first and proxy.tokens_issued == 1
+    assert load.sign(first) == first  # cached: the claimed expiry is an hour away
+    renewed = load.sign(first, refresh=True)
+    assert renewed != first and renewed.startswith(href + "?st=") and proxy.tokens_issued == 2
+    assert load.redact(f"GET {renewed} failed") == f"GET {href}?<signature removed> failed"
