@@ -7,13 +7,22 @@ the traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 
 class BadInput(ValueError):
     """A user-supplied value is wrong (exit code 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (argparse's own print the usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"lakeml: error: {message}; see {self.prog} --help\n")
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -53,6 +62,7 @@ def _change(args: argparse.Namespace) -> int:
         sample=args.sample,
         out=args.out,
         progress=not args.quiet,
+        lake_point=args.lake_point,
     )
     before, after = summary["before"]["water_km2"], summary["after"]["water_km2"]
     print(
@@ -70,6 +80,7 @@ def _timeseries(args: argparse.Namespace) -> int:
     from rasterio.errors import NotGeoreferencedWarning
 
     from lakeml import timeseries
+    from lakeml.files import output_dir
 
     # odc-loader's warped reads create in-memory rasters before georeferencing them: harmless
     warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
@@ -81,6 +92,7 @@ def _timeseries(args: argparse.Namespace) -> int:
     )
     if args.workers < 0:
         raise BadInput(f"workers must be 0 (dask threads) or more, got {args.workers}")
+    output_dir(args.out)
     cluster: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
     if args.workers:
         from distributed import Client
@@ -139,7 +151,9 @@ def describe(err: BaseException) -> str:
         if text and text not in parts:
             parts.append(text)
         current = current.__cause__ or current.__context__
-    return " <- ".join(parts)[:500] or type(err).__name__
+    from lakeml.load import redact
+
+    return redact(" <- ".join(parts))[:500] or type(err).__name__
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     >>> build_parser().parse_args(["sample", "build"]).action
     'build'
     """
-    parser = argparse.ArgumentParser(prog="lakeml", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="lakeml", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -170,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--platform-after", default="landsat-8")
     p.add_argument("--max-cloud", type=float, default=1.0, metavar="PCT")
     p.add_argument("--clusters", type=int, default=4, metavar="K")
+    p.add_argument("--lake-point", nargs=2, type=float, default=None, metavar=("LON", "LAT"),
+                   help="a point on the lake, to check the water cluster (default: Walker "
+                   "Lake's centre when the bbox holds it)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--stac-url", default=None, help="a STAC API (default Planetary Computer)")
     src.add_argument("--sample", action="store_true", help="use the offline sample catalog")
@@ -212,6 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.debug:  # odc-loader logs each failed read; the error line below says it once
+        logging.getLogger("odc.loader").setLevel(logging.CRITICAL)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -220,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BadInput, ValueError) as err:
         if args.debug:
             traceback.print_exc()
-        print(f"lakeml: error: {err}", file=sys.stderr)
+        print(f"lakeml: error: {describe(err)}", file=sys.stderr)
         return 2
     except Exception as err:  # noqa: BLE001 - one line for users, traceback with --debug
         if args.debug:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,57 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[str], Any]) -> P
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def output_dir(path: str | os.PathLike[str]) -> Path:
+    """Create the output folder ``path`` if needed and check it can be written; return it.
+
+    Raises ``ValueError`` (bad input) before any work if ``path`` is a file or not writable.
+    Temporary files left in it by an earlier run that was killed (``.*.tmp``, see
+    :func:`atomic_write`) are removed.
+
+    Example
+    -------
+    >>> output_dir("out")  # doctest: +SKIP
+    PosixPath('out')
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"output folder {str(path)!r} is a file; give a folder for --out")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(
+            f"cannot create the output folder {str(path)!r} ({err.strerror}); give another --out"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ValueError(f"output folder {str(path)!r} is not writable; give another --out")
+    sweep_temporary(path)
+    return path
+
+
+def sweep_temporary(folder: str | os.PathLike[str], older_than: float = 3600) -> list[Path]:
+    """Remove temporary files (``.NAME.*.tmp``) older than ``older_than`` seconds from ``folder``.
+
+    :func:`atomic_write` removes its temporary file when the write fails, but a process killed
+    mid-write (SIGKILL, a dead kernel, a power cut) cannot. Younger files are kept: another
+    process may be writing them right now. Returns the removed paths.
+
+    Example
+    -------
+    >>> sweep_temporary("out")  # doctest: +SKIP
+    []
+    """
+    removed = []
+    now = time.time()
+    for tmp in Path(folder).glob(".*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > older_than:
+                tmp.unlink()
+                removed.append(tmp)
+        except FileNotFoundError:  # another process renamed or removed it meanwhile
+            continue
+    return removed
 
 
 def write_json(data: dict[str, Any], path: str | os.PathLike[str]) -> Path:

@@ -28,7 +28,7 @@ import xarray as xr
 from odc.loader import RioDriver, RioReader
 from odc.loader.types import RasterSource
 
-from lakeml.files import atomic_write
+from lakeml.files import atomic_write, sweep_temporary
 from lakeml.search import validate_bbox
 
 REFLECTANCE_BANDS = ("coastal", "blue", "green", "red", "nir08", "swir16", "swir22")
@@ -483,6 +483,7 @@ def _write_cached(raw: xr.Dataset, path: Path) -> None:
         "compress": "deflate", "predictor": 2, "tiled": True, "blockxsize": 512,
         "blockysize": 512,
     }
+    sweep_temporary(path.parent)  # left by runs killed mid-write
 
     def write(tmp: str) -> None:
         with rasterio.open(tmp, "w", **profile) as dst:

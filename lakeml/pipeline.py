@@ -16,7 +16,7 @@ from typing import Any
 import pystac
 import xarray as xr
 
-from lakeml.files import atomic_write, write_json
+from lakeml.files import atomic_write, output_dir, write_json
 from lakeml.load import SHARED_BANDS, load_scene, pick_clearest, qa_flag
 from lakeml.reshape import from_samples, standardize, to_samples
 from lakeml.search import (
@@ -27,6 +27,7 @@ from lakeml.search import (
     validate_datetime,
     validate_max_cloud,
     validate_platforms,
+    validate_point,
 )
 from lakeml.water import (
     area_km2,
@@ -86,6 +87,8 @@ def classify_scene(
         raise ValueError(f"clusters must be at least 2 (water and the rest), got {n_clusters}")
     if not (float(resolution) > 0):
         raise ValueError(f"resolution is a pixel size in metres > 0, got {resolution}")
+    if lake_point is not None:
+        lake_point = validate_point(lake_point, bbox)
     ds = load_scene(
         item, bbox, bands=bands, geobox=geobox, resolution=resolution, cache=cache
     ).persist()
@@ -170,9 +173,13 @@ def change(
     sample: bool = False,
     out: str | os.PathLike[str] = "lakeml-out",
     progress: bool = True,
-    lake_point: tuple[float, float] | None = WALKER_LAKE_CENTRE,
+    lake_point: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     """Water change between two dates: search, pick, classify, compare, write the results.
+
+    ``lake_point`` (lon, lat) is a point on the lake, used to check that the water cluster
+    found by its spectrum is the lake's; by default Walker Lake's centre if the bbox holds it,
+    otherwise no check.
 
     Writes ``change.tif`` (COG, codes in :data:`lakeml.water.CHANGE_CODES`), ``change.png``
     and ``summary.json`` into ``out`` and returns the summary.
@@ -192,8 +199,11 @@ def change(
     validate_max_cloud(max_cloud)
     if int(clusters) < 2:
         raise ValueError(f"clusters must be at least 2 (water and the rest), got {clusters}")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if lake_point is not None:
+        lake_point = validate_point(lake_point, bbox)
+    elif _inside(WALKER_LAKE_CENTRE, bbox):
+        lake_point = WALKER_LAKE_CENTRE
+    out = output_dir(out)
     bar = _progress(progress)
     with catalog_url(stac_url, sample) as url, bar:
         catalog = open_catalog(url)
@@ -222,6 +232,11 @@ def change(
     summary["seconds"] = round(time.perf_counter() - start, 2)
     write_json(summary, out / "summary.json")
     return summary
+
+
+def _inside(point: tuple[float, float], bbox: Sequence[float]) -> bool:
+    w, s, e, n = bbox
+    return w <= point[0] <= e and s <= point[1] <= n
 
 
 def _progress(enabled: bool) -> contextlib.AbstractContextManager[Any]:

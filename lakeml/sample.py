@@ -80,8 +80,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-SAMPLE_VERSION = "1.0.0"
+SAMPLE_VERSION = "1.1.0"
 """Version of the generated sample; a cached sample of another version is rebuilt."""
+
+SAMPLE_RELEASES = {"1.0.0": "2026-11-24T09:18:00Z", "1.1.0": "2026-11-25T09:18:00Z"}
+"""When each sample version was released: its items' ``created`` time. A new version needs a
+new entry, so loaded scenes cached from an older sample (keyed on ``created``, see
+:func:`lakeml.load.scene_key`) are not reused."""
 
 SEED = 20250704
 """The fixed seed every random field of the sample derives from."""
@@ -1044,7 +1049,7 @@ def _item(spec: SceneSpec, stats: dict[str, Any]) -> dict[str, Any]:
         assets[key] = {"href": href, **asset}
     doy = when.timetuple().tm_yday
     sid_prefix, sid_suffix = m["scene_id"]
-    created = dt.datetime.combine(spec.processed + dt.timedelta(days=2), dt.time(9, 18), dt.UTC)
+    created = dt.datetime.fromisoformat(SAMPLE_RELEASES[SAMPLE_VERSION])
     return {
         "id": spec.item_id,
         "bbox": [min(lons), min(lats), max(lons), max(lats)],

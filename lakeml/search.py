@@ -94,6 +94,29 @@ def validate_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
     return values  # type: ignore[return-value]
 
 
+def validate_point(
+    point: Sequence[float], bbox: Sequence[float], name: str = "lake point"
+) -> tuple[float, float]:
+    """Check a ``(lon, lat)`` point that must lie inside ``bbox``; return it as floats.
+
+    Example
+    -------
+    >>> validate_point((-118.71, 38.70), (-118.89, 38.54, -118.57, 38.84))
+    (-118.71, 38.7)
+    """
+    try:
+        lon, lat = (float(v) for v in point)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be two numbers LON LAT in degrees, got {point!r}") from None
+    w, s, e, n = validate_bbox(bbox)
+    if not (w <= lon <= e and s <= lat <= n):
+        raise ValueError(
+            f"{name} ({lon}, {lat}) lies outside the bbox {list(bbox)}; give a point on the lake, "
+            "inside the bbox, as LON LAT"
+        )
+    return lon, lat
+
+
 def validate_datetime(interval: str) -> str:
     """Check a date interval ``YYYY-MM-DD/YYYY-MM-DD`` and return it unchanged.
 
@@ -169,8 +192,13 @@ def cql2_filter(max_cloud: float | None = None, platforms: Sequence[str] = ()) -
     return args[0] if len(args) == 1 else {"op": "and", "args": args}
 
 
-def open_catalog(url: str | None = None, retries: int = 5) -> pystac_client.Client:
-    """Open a STAC API with retries on 5xx and dropped connections.
+def open_catalog(
+    url: str | None = None, retries: int = 5, timeout: float = 60
+) -> pystac_client.Client:
+    """Open a STAC API with retries on 5xx, timeouts and dropped connections.
+
+    ``timeout`` is the seconds to wait for an answer before trying again (with backoff), up to
+    ``retries`` times; connecting gets at most 10 seconds.
 
     Asset links are left unsigned: :func:`lakeml.load.load_scene` signs Planetary Computer links
     when it reads them (fresh tokens, and no signed URL ends up in a notebook's output).
@@ -187,9 +215,12 @@ def open_catalog(url: str | None = None, retries: int = 5) -> pystac_client.Clie
         status_forcelist=(429, 500, 502, 503, 504),
         allowed_methods=None,  # POST searches are idempotent reads
     )
-    io = StacApiIO(max_retries=retry, timeout=(10, 60))
+    limits = (min(10, timeout), timeout)
+    io = StacApiIO(max_retries=retry)
     url = stac_url(url)
-    return _retry_body(lambda: pystac_client.Client.open(url, stac_io=io), url)
+    # Client.open passes its own ``timeout`` (default None: wait forever) on to the StacApiIO,
+    # replacing one set there: it must be given here.
+    return _retry_body(lambda: pystac_client.Client.open(url, stac_io=io, timeout=limits), url)
 
 
 _BODY_ERRORS = ("Connection broken", "IncompleteRead", "Connection aborted", "Read timed out")

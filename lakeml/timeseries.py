@@ -42,7 +42,7 @@ import pandas as pd
 import pystac
 import xarray as xr
 
-from lakeml.files import atomic_write, write_json
+from lakeml.files import atomic_write, output_dir, write_json
 from lakeml.load import SHARED_BANDS, current_client, pick_clearest
 from lakeml.search import (
     COLLECTION,
@@ -747,8 +747,7 @@ def run(
     bbox, year_list, months = check_inputs(
         bbox, years, months, max_cloud, resolution, clusters, min_observed
     )
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(out)
 
     def report(r: dict[str, Any]) -> None:
         if progress is None:

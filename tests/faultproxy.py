@@ -220,7 +220,13 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":  # a body after HEAD would corrupt the kept-alive stream
                 self.wfile.write(data)
 
-        do_GET = do_POST = do_HEAD = _forward
+        def _answer(self) -> None:
+            try:
+                self._forward()
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout)
+                self.close_connection = True
+
+        do_GET = do_POST = do_HEAD = _answer
 
     return Handler
 
