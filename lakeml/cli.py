@@ -150,7 +150,8 @@ def describe(err: BaseException) -> str:
         text = str(current).strip()
         if text and text not in parts:
             parts.append(text)
-        current = current.__cause__ or current.__context__
+        hidden = current.__suppress_context__  # raise ... from None
+        current = current.__cause__ or (None if hidden else current.__context__)
     from lakeml.load import redact
 
     return redact(" <- ".join(parts))[:500] or type(err).__name__

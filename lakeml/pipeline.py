@@ -193,8 +193,8 @@ def change(
 
     start = time.perf_counter()
     bbox = validate_bbox(bbox)
-    validate_datetime(before)
-    validate_datetime(after)
+    validate_datetime(before, "before")
+    validate_datetime(after, "after")
     validate_platforms([platform_before, platform_after])
     validate_max_cloud(max_cloud)
     if int(clusters) < 2:

@@ -83,6 +83,10 @@ def validate_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
             f"bbox latitudes must lie in [-90, 90], got S={s}, N={n} "
             "(did you swap longitude and latitude? the order is W S E N)"
         )
+    if w == e:
+        raise ValueError(f"bbox has zero width: west and east are both {w}; give W < E")
+    if s == n:
+        raise ValueError(f"bbox has zero height: south and north are both {s}; give S < N")
     if w >= e:
         raise ValueError(
             f"bbox west ({w}) must be less than east ({e}): the order is W S E N"
@@ -117,8 +121,10 @@ def validate_point(
     return lon, lat
 
 
-def validate_datetime(interval: str) -> str:
+def validate_datetime(interval: str, name: str = "datetime") -> str:
     """Check a date interval ``YYYY-MM-DD/YYYY-MM-DD`` and return it unchanged.
+
+    ``name`` is the parameter's name, for the message.
 
     Example
     -------
@@ -128,15 +134,17 @@ def validate_datetime(interval: str) -> str:
     parts = str(interval).split("/")
     if len(parts) != 2 or not all(_DATE.match(p) for p in parts):
         raise ValueError(
-            f"dates must look like YYYY-MM-DD/YYYY-MM-DD, got {interval!r}"
+            f"{name} must be dates START/END written YYYY-MM-DD/YYYY-MM-DD, got {interval!r}"
         )
     try:
         start, end = (dt.date.fromisoformat(p) for p in parts)
     except ValueError as err:
-        raise ValueError(f"dates {interval!r} are not real calendar dates: {err}") from None
+        raise ValueError(
+            f"{name} {interval!r} holds a date that is not in the calendar: {err}"
+        ) from None
     if start > end:
         raise ValueError(
-            f"dates are reversed: start {start} is after end {end}; write START/END"
+            f"{name} is reversed: start {start} is after end {end}; write START/END"
         )
     return interval
 

@@ -145,10 +145,28 @@ def otsu_water(ds: xr.Dataset) -> xr.DataArray:
     return out.rename("water").assign_attrs(threshold=threshold)
 
 
+def _same_grid(a: xr.DataArray, b: xr.DataArray) -> xr.DataArray:
+    """``b`` on ``a``'s grid: reprojected if both have a CRS, else checked to match."""
+    if _crs(a) is not None and _crs(b) is not None:
+        return on_grid(b, a)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"masks differ in shape {a.shape} vs {b.shape} and have no CRS to align them by: "
+            "load both with lakeml.load.load_scene, or put them on one grid"
+        )
+    return b
+
+
+def _crs(da: xr.DataArray) -> object:
+    try:
+        return da.odc.crs
+    except Exception:  # noqa: BLE001 - odc-geo cannot read a grid from some plain arrays
+        return None
+
+
 def _pair(a: xr.DataArray, b: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
+    b = _same_grid(a, b)
     x, y = np.asarray(a, dtype="float32").ravel(), np.asarray(b, dtype="float32").ravel()
-    if x.shape != y.shape:
-        raise ValueError(f"masks differ in shape {a.shape} vs {b.shape}: put them on one grid")
     ok = np.isfinite(x) & np.isfinite(y)
     if not ok.any():
         raise ValueError("the two masks share no valid pixel")
@@ -157,6 +175,8 @@ def _pair(a: xr.DataArray, b: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
 
 def iou(a: xr.DataArray, b: xr.DataArray) -> float:
     """Intersection over union of two water masks, over pixels valid in both.
+
+    ``b`` is put on ``a``'s grid first if the grids differ.
 
     Example
     -------
@@ -232,11 +252,8 @@ def change_map(before: xr.DataArray, after: xr.DataArray) -> xr.DataArray:
     >>> change_map(xr.DataArray([1.0, 1.0, 0.0, np.nan]), xr.DataArray([1.0, 0.0, 1.0, 0.0])).values
     array([4, 2, 3, 0], dtype=uint8)
     """
-    if before.odc.crs is not None and after.odc.crs is not None:
-        after = on_grid(after, before)
+    after = _same_grid(before, after)
     b, a = np.asarray(before, dtype="float32"), np.asarray(after, dtype="float32")
-    if b.shape != a.shape:
-        raise ValueError(f"masks differ in shape {b.shape} vs {a.shape}: put them on one grid")
     code = np.zeros(b.shape, dtype="uint8")
     ok = np.isfinite(a) & np.isfinite(b)
     wb, wa = b > 0.5, a > 0.5

@@ -85,3 +85,31 @@ def test_killed_mid_write_leaves_no_corrupt_file(item, stac_server, tmp_path):
     fresh = load.load_scene(item, BBOX, bands=BANDS).compute()
     np.testing.assert_array_equal(ds.nir08.values, fresh.nir08.values)
     assert len(list(tmp_path.glob("*.tif"))) == 1
+
+
+def test_stale_temporary_files_are_swept_young_ones_kept(item, tmp_path):
+    """A run killed mid-write leaves ``.NAME.*.tmp``; the next write into the folder removes it
+    once it is an hour old (a younger one may belong to a run still writing)."""
+    stale = tmp_path / f".{item.id}_0123456789abcdef.tif.k1ll3d.tmp"
+    young = tmp_path / f".{item.id}_fedcba9876543210.tif.wr1t1ng.tmp"
+    for p in (stale, young):
+        p.write_bytes(b"II*\x00half a GeoTIFF")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    load.load_scene(item, BBOX, bands=["green"], resolution=120, cache=tmp_path)
+    assert not stale.exists() and young.exists()
+    assert len(list(tmp_path.glob("*.tif"))) == 1
+
+
+def test_cache_key_follows_the_item_version(item):
+    """A re-processed item (new ``created``/``updated``) or a new sample is a new cache entry."""
+    from lakeml import sample
+
+    where = {"bbox": BBOX, "resolution": 30}
+    key = load.scene_key(item, BANDS, where)
+    assert item.properties["created"].startswith(sample.SAMPLE_RELEASES[sample.SAMPLE_VERSION][:16])
+    newer = item.clone()
+    newer.properties["created"] = "2030-01-01T00:00:00Z"
+    assert load.scene_key(newer, BANDS, where) != key
+    assert load.scene_key(item.clone(), BANDS, where) == key
+    assert load.scene_key(item, BANDS, {"bbox": BBOX, "resolution": 60}) != key

@@ -78,59 +78,6 @@ def test_change_tif_is_a_cog_with_the_codes(change_run):
     assert not list(out.glob(".*")), "no temporary file left behind"
 
 
-@pytest.mark.parametrize(
-    ("args", "needle"),
-    [
-        (["--bbox", "-118.57", "38.54", "-118.89", "38.84"], "west"),
-        (["--bbox", "-118.89", "38.84", "-118.57", "38.54"], "south"),
-        (["--bbox", "38.54", "-118.89", "38.84", "-118.57"], "latitudes"),
-        (["--before", "1988-09-30/1988-06-01"], "reversed"),
-        (["--after", "2017-6-1"], "YYYY-MM-DD"),
-        (["--platform-before", "landsat-6"], "unknown platform"),
-        (["--max-cloud", "150"], "0-100"),
-        (["--clusters", "1"], "at least 2"),
-    ],
-)
-def test_bad_input_exits_2_with_one_line(args, needle, tmp_path):
-    merged = _merge(ORIGINAL, args)
-    proc = run(["change", *merged, "--sample", "--quiet", "--out", str(tmp_path)], timeout=60)
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and needle in lines[0], proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert not (tmp_path / "summary.json").exists()
-
-
-def _merge(base: list[str], override: list[str]) -> list[str]:
-    """Replace the values of options in ``base`` by those in ``override``."""
-    opts: dict[str, list[str]] = {}
-    for seq in (base, override):
-        key = None
-        for tok in seq:
-            if tok.startswith("--") and not _is_number(tok):
-                key = tok
-                opts[key] = []
-            else:
-                opts[key].append(tok)
-    return [tok for k, v in opts.items() for tok in (k, *v)]
-
-
-def _is_number(tok: str) -> bool:
-    try:
-        float(tok)
-        return True
-    except ValueError:
-        return False
-
-
-def test_no_scene_found_names_what_was_searched(tmp_path):
-    args = _merge(ORIGINAL, ["--before", "1950-06-01/1950-09-30"])
-    proc = run(["change", *args, "--sample", "--quiet", "--out", str(tmp_path)], timeout=120)
-    assert proc.returncode == 2
-    assert "no landsat-c2-l2 scene found" in proc.stderr and "1950-06-01/1950-09-30" in proc.stderr
-    assert "widen" in proc.stderr
-
-
 def test_outputs_carry_no_signed_url_or_token(change_run):
     out, proc = change_run
     signed = re.compile(r"[?&](sig|se|skoid|sktid|sv)=|token", re.I)
