@@ -19,7 +19,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PAGES = ["01-ingestion", "02-reshaping", "03-clustering", "04-change", "05-decades"]
 SIGNED = re.compile(r"[?&](sig|se|skoid|sktid|sv)=", re.I)
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
+pytestmark = pytest.mark.slow  # one worker builds the book once: make test uses --dist loadfile
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,6 @@ DATES, PLATFORM = "2017-06-01/2017-09-30", "landsat-8"
 COSTS: dict[str, float] = {}
 REPORT = Path(__file__).resolve().parents[1] / "_build" / "reports" / "fault_costs.json"
 SIGNED = re.compile(r"[?&](sig|se|st|skoid|sktid|sv)=", re.I)
-pytestmark = pytest.mark.xdist_group("faults")  # one worker, one proxy, one report
 
 
 @pytest.fixture(scope="module", autouse=True)
