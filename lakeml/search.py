@@ -15,6 +15,7 @@ import math
 import os
 import re
 import time
+import urllib.parse
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -50,7 +51,19 @@ def stac_url(url: str | None = None) -> str:
     >>> stac_url("http://127.0.0.1:8080/api/stac/v1")
     'http://127.0.0.1:8080/api/stac/v1'
     """
-    return url or os.environ.get("LAKEML_STAC_URL") or PC_STAC_URL
+    if url:
+        where = "the STAC API URL"
+    elif os.environ.get("LAKEML_STAC_URL"):
+        url, where = os.environ["LAKEML_STAC_URL"], "LAKEML_STAC_URL"
+    else:
+        return PC_STAC_URL
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(
+            f"{where} must be an http(s) URL, got {url!r}; e.g. {PC_STAC_URL} "
+            "(Planetary Computer) or the URL `lakeml sample serve` prints"
+        )
+    return url
 
 
 def validate_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:

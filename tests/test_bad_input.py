@@ -3,8 +3,8 @@
 Command rows run ``lakeml change`` / ``lakeml timeseries`` (``lakeml.cli.main``, in this
 process) and assert the exit code 2, the exact one-line message on stderr and that nothing was
 written. Function rows call the library and assert the exact ``ValueError``. Every check runs
-before the expensive part: a bad command never starts a server, a cluster or a search (rows
-with ``--sample`` would start the sample server otherwise, and are timed).
+before the expensive part: a bad command never starts the sample server (rows with
+``--sample`` would start it otherwise; the test fails if it is called).
 
 Two real processes (end of file) show what a user's shell sees: exit code 2, one line, no
 traceback.
@@ -98,6 +98,10 @@ CMD_ROWS = [
         "no landsat-c2-l2 scene found for landsat-5 over bbox [-118.89, 38.54, -118.57, 38.84] "
         "in 1950-06-01/1950-09-30 with cloud cover < 1.0%; widen the dates or raise the cloud "
         "cover limit", source="--stac-url"),
+    Cmd("stac-url-not-a-url", [*CHANGE, "--stac-url", "planetarycomputer.microsoft.com"],
+        "the STAC API URL must be an http(s) URL, got 'planetarycomputer.microsoft.com'; e.g. "
+        "https://planetarycomputer.microsoft.com/api/stac/v1 (Planetary Computer) or the URL "
+        "`lakeml sample serve` prints", source=""),
     Cmd("out-is-a-file", _set(CHANGE, "--out", "{file}"),
         "output folder '{file}' is a file; give a folder for --out"),
     Cmd("catalog-source-missing", [*SERIES, "--out", "{out}"],
@@ -131,8 +135,25 @@ def quiet_logging():
     logger.setLevel(level)
 
 
+@pytest.fixture
+def no_work(monkeypatch):
+    """Fail the test if a sample server starts or a STAC API is opened (i.e. work begins)."""
+    started: list[str] = []
+
+    def refuse(name):
+        def call(*args, **kwargs):
+            started.append(name)
+            raise AssertionError(f"{name} was called for bad input")
+        return call
+
+    import lakeml.server
+
+    monkeypatch.setattr(lakeml.server, "serve_sample", refuse("serve_sample"))
+    return started
+
+
 @pytest.mark.parametrize("row", CMD_ROWS, ids=[r.id for r in CMD_ROWS])
-def test_bad_command_input(row: Cmd, tmp_path, stac_server, capsys, quiet_logging):
+def test_bad_command_input(row: Cmd, tmp_path, stac_server, capsys, quiet_logging, no_work):
     file = tmp_path / "a-file"
     file.write_text("not a folder\n")
     out = tmp_path / "out"
@@ -154,8 +175,8 @@ def test_bad_command_input(row: Cmd, tmp_path, stac_server, capsys, quiet_loggin
     expected = "lakeml: error: " + row.message.replace("{file}", str(file)) + "\n"
     assert (code, err) == (2, expected)
     assert not out.exists() or not list(out.iterdir()), "nothing written"
-    # refused before any server, cluster or download (a search is needed to find nothing)
-    assert seconds < (10 if row.source == "--stac-url" else 1.5), seconds
+    assert not no_work, "refused before any server starts"
+    assert seconds < 10, seconds  # and before any download (finding nothing needs a search)
 
 
 # --- the library's own checks ----------------------------------------------------------------
