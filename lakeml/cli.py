@@ -157,6 +157,13 @@ def describe(err: BaseException) -> str:
     return redact(" <- ".join(parts))[:500] or type(err).__name__
 
 
+def _print_traceback(err: BaseException) -> None:
+    """``--debug``: the whole traceback, without SAS signatures."""
+    from lakeml.load import redact
+
+    print(redact("".join(traceback.format_exception(err))), file=sys.stderr, end="")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lakeml`` command.
 
@@ -239,12 +246,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except (BadInput, ValueError) as err:
         if args.debug:
-            traceback.print_exc()
+            _print_traceback(err)
         print(f"lakeml: error: {describe(err)}", file=sys.stderr)
         return 2
     except Exception as err:  # noqa: BLE001 - one line for users, traceback with --debug
         if args.debug:
-            traceback.print_exc()
+            _print_traceback(err)
         print(f"lakeml: failed: {type(err).__name__}: {describe(err)}", file=sys.stderr)
         return 1
 

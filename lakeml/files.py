@@ -14,6 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+TMP_TAG = "lakeml-"
+"""Temporary files are named ``.NAME.lakeml-XXXXXXXX.tmp``: :func:`sweep_temporary` removes
+only those, never another program's."""
+
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[str], Any]) -> Path:
     """Call ``write(tmp)`` on a temporary name next to ``path``, then rename it to ``path``.
@@ -28,7 +32,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[str], Any]) -> P
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{TMP_TAG}", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
@@ -44,8 +48,8 @@ def output_dir(path: str | os.PathLike[str]) -> Path:
     """Create the output folder ``path`` if needed and check it can be written; return it.
 
     Raises ``ValueError`` (bad input) before any work if ``path`` is a file or not writable.
-    Temporary files left in it by an earlier run that was killed (``.*.tmp``, see
-    :func:`atomic_write`) are removed.
+    lakeml's temporary files left in it by an earlier run that was killed (see
+    :func:`sweep_temporary`) are removed.
 
     Example
     -------
@@ -68,7 +72,7 @@ def output_dir(path: str | os.PathLike[str]) -> Path:
 
 
 def sweep_temporary(folder: str | os.PathLike[str], older_than: float = 3600) -> list[Path]:
-    """Remove temporary files (``.NAME.*.tmp``) older than ``older_than`` seconds from ``folder``.
+    """Remove lakeml's temporary files (``.NAME.lakeml-*.tmp``) older than ``older_than`` seconds.
 
     :func:`atomic_write` removes its temporary file when the write fails, but a process killed
     mid-write (SIGKILL, a dead kernel, a power cut) cannot. Younger files are kept: another
@@ -81,12 +85,12 @@ def sweep_temporary(folder: str | os.PathLike[str], older_than: float = 3600) ->
     """
     removed = []
     now = time.time()
-    for tmp in Path(folder).glob(".*.tmp"):
+    for tmp in Path(folder).glob(f".*.{TMP_TAG}*.tmp"):
         try:
-            if now - tmp.stat().st_mtime > older_than:
+            if tmp.is_file() and not tmp.is_symlink() and now - tmp.stat().st_mtime > older_than:
                 tmp.unlink()
                 removed.append(tmp)
-        except FileNotFoundError:  # another process renamed or removed it meanwhile
+        except OSError:  # renamed or removed meanwhile by its writer, or not ours to remove
             continue
     return removed
 

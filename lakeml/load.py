@@ -108,7 +108,13 @@ def current_client() -> Any:
 
 
 _BLOB_HOST = ".blob.core.windows.net"
-_SIGNATURE = re.compile(r"\?[^\s'\"]*\b(?:sig|se|skoid|sktid|sv|st)=[^\s'\"]*")
+_SIGNED_QUERY = re.compile(
+    r"(?i)(?:\?|%3F)"  # a query string (maybe URL-encoded) ...
+    r"(?=(?:[^\s'\"<>]*?(?:&|%26))?(?:sig|se|skoid)(?:=|%3D))"  # ... that holds a signature
+    r"[^\s'\"<>)]*"
+)
+TOKEN_RETRIES = 3
+"""Attempts at Planetary Computer's token service before a read fails (backoff 0.5, 1, 2 s)."""
 
 
 def sign(url: str, refresh: bool = False) -> str:
@@ -117,8 +123,17 @@ def sign(url: str, refresh: bool = False) -> str:
     Any old signature is dropped first. ``planetary_computer`` caches one token per storage
     container and renews it a minute before it expires; ``refresh=True`` drops the cached token
     and asks for a new one (used when the storage answered 403 to a token it thought valid).
-    lakeml calls this when each block is read (see :func:`load_scene`), so tokens are fresh and
-    signed URLs never sit in the STAC items, a dask graph or a notebook's output.
+    lakeml calls this when each block is read (see :class:`SigningDriver`), so tokens are fresh
+    and signed URLs never sit in the STAC items, a dask graph or a notebook's output.
+
+    Parameters
+    ----------
+    url : an asset link, signed or not.
+    refresh : ask the token service for a new token instead of the cached one.
+
+    Returns
+    -------
+    The link with a current SAS token if it is on ``*.blob.core.windows.net``, else ``url``.
 
     Example
     -------
@@ -126,7 +141,8 @@ def sign(url: str, refresh: bool = False) -> str:
     'http://127.0.0.1:8000/data/x.TIF'
     """
     base = url.split("?", 1)[0]
-    if not urlsplit(base).netloc.endswith(_BLOB_HOST):
+    host = (urlsplit(base).hostname or "").lower()
+    if not host.endswith(_BLOB_HOST):
         return url
     from planetary_computer.utils import parse_blob_url
 
@@ -139,7 +155,8 @@ def sign_with_token_service(url: str, account: str, container: str, refresh: boo
 
     The service is ``planetary_computer``'s setting ``sas_url`` (environment variable
     ``PC_SDK_SAS_URL``); tokens are cached until a minute before they expire, or dropped with
-    ``refresh=True``. :func:`sign` uses it for ``*.blob.core.windows.net`` links.
+    ``refresh=True``. The service is tried :data:`TOKEN_RETRIES` times; then a ``RuntimeError``
+    names it. :func:`sign` uses this for ``*.blob.core.windows.net`` links.
 
     Example
     -------
@@ -151,43 +168,81 @@ def sign_with_token_service(url: str, account: str, container: str, refresh: boo
     from planetary_computer import sas
     from planetary_computer.settings import Settings
 
+    service = f"{Settings.get().sas_url}/{account}/{container}"
     if refresh:
-        sas.TOKEN_CACHE.pop(f"{Settings.get().sas_url}/{account}/{container}", None)
-    return f"{url.split('?', 1)[0]}?{sas.get_token(account, container).token}"
+        sas.TOKEN_CACHE.pop(service, None)
+    try:
+        token = sas.get_token(
+            account, container, retry_total=TOKEN_RETRIES, retry_backoff_factor=0.5
+        )
+    except Exception as err:  # noqa: BLE001 - requests' many errors: one clear message
+        raise RuntimeError(
+            f"Planetary Computer's token service {service} gave no token "
+            f"({redact(str(err))[:200]}); try again later, or check PC_SDK_SAS_URL"
+        ) from None
+    return f"{url.split('?', 1)[0]}?{token.token}"
 
 
 def redact(text: str) -> str:
     """Remove SAS signatures (``?st=...&se=...&sig=...``) from ``text``: for logs and messages.
 
+    A query string that holds ``sig``, ``se`` or ``skoid`` (also URL-encoded, as in GDAL's
+    ``/vsicurl?url=...``) is replaced; other query strings are kept.
+
     Example
     -------
     >>> redact("HEAD https://a.blob.core.windows.net/c/x.TIF?st=1&se=2&sig=abc failed")
     'HEAD https://a.blob.core.windows.net/c/x.TIF?<signature removed> failed'
+    >>> redact("https://h/api/stac/v1/search?limit=10&st=x")
+    'https://h/api/stac/v1/search?limit=10&st=x'
     """
-    return _SIGNATURE.sub("?<signature removed>", text)
+    return _SIGNED_QUERY.sub("?<signature removed>", text)
 
 
 _RETRYING = contextvars.ContextVar("lakeml_retrying_403", default=False)
-_REFRESH_LOCK = threading.Lock()
+_REFRESH_LOCK = threading.Lock()  # one token renewal at a time, shared by parallel reads
+_FORBIDDEN = re.compile(r"HTTP response code: 403\b|AuthenticationFailed")
 
 
 def _redact_record(record: logging.LogRecord) -> bool:
-    """Logging filter: no signed URL in odc-loader's log lines; no alarm for a 403 we retry."""
-    message = record.getMessage()
-    if _RETRYING.get() and "403" in message:
+    """Logging filter: no signed URL in a log line; no alarm for a 403 lakeml retries."""
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: BLE001 - a malformed record: let logging report it as usual
+        return True
+    clean = redact(message)
+    if _RETRYING.get() and record.levelno >= logging.ERROR and _FORBIDDEN.search(clean):
         return False
-    record.msg, record.args = redact(message), ()
+    if clean != message:
+        record.msg, record.args = clean, ()
     return True
 
 
-# odc-loader logs a failed read with its URL, on this logger (a logger's filters do not apply
-# to its children's records, so the filter goes on the logger that emits them).
-if _redact_record not in logging.getLogger("odc.loader._rio").filters:
-    logging.getLogger("odc.loader._rio").addFilter(_redact_record)
+def _install_log_filter() -> None:
+    """Put the filter on every rasterio and odc-loader logger (a logger's filters do not see
+    its children's records, so each one gets it). Idempotent."""
+    import rasterio  # noqa: F401 - its loggers exist once it is imported
+
+    names = [n for n in logging.root.manager.loggerDict if n.startswith(("rasterio", "odc."))]
+    for name in {*names, "odc.loader._rio", "rasterio._err", "rasterio._base", "rasterio._env"}:
+        logger = logging.getLogger(name)
+        if _redact_record not in logger.filters:
+            logger.addFilter(_redact_record)
 
 
-def _denied(err: BaseException) -> bool:
-    return "403" in str(err) or "AuthenticationFailed" in str(err)
+_install_log_filter()
+
+
+def _failure(err: BaseException) -> str:
+    """An error and its causes, one line, without signatures."""
+    parts: list[str] = []
+    current: BaseException | None = err
+    while current is not None and len(parts) < 4:
+        text = str(current).strip()
+        if text and text not in parts:
+            parts.append(text)
+        current = current.__cause__ or current.__context__
+    return redact(" <- ".join(parts)) or type(err).__name__
 
 
 def read_signed(
@@ -197,29 +252,38 @@ def read_signed(
 
     A token can expire between the search and the read, or between planning a lazy load and
     computing it (Planetary Computer's last about 45 minutes). The storage then answers 403:
-    the URL is signed again with ``signer(url, refresh=True)`` and the read retried once.
-    Errors never carry the signature (see :func:`redact`).
+    if the link was signed, it is signed again (a new token, fetched once for all the blocks
+    that failed together) and the read retried once. Any read error is raised as a
+    ``RasterioIOError`` that names the file and the cause, never the signature.
+
+    Parameters
+    ----------
+    src : the odc-loader raster source (its ``uri`` is the unsigned link).
+    ctx : odc-loader's load context.
+    signer : ``signer(url, refresh)`` gives the link to read (see :func:`sign`).
+    *args, **kwargs : passed to ``odc.loader.RioReader.read``.
 
     Example
     -------
     >>> read_signed(src, ctx, sign, cfg, geobox)  # doctest: +SKIP
     """
-    from rasterio.errors import RasterioIOError
+    from rasterio.errors import RasterioError, RasterioIOError, WindowEvaluationError
 
     uri = signer(src.uri, False)
+    signed = uri != src.uri
     for retry in (False, True):
-        token = _RETRYING.set(not retry)
+        token = _RETRYING.set(signed and not retry)
         try:
             return RioReader(dataclasses.replace(src, uri=uri), ctx).read(*args, **kwargs)
-        except RasterioIOError as err:
-            if not retry and _denied(err):
+        except (RasterioError, WindowEvaluationError) as err:
+            what = _failure(err)
+            if signed and not retry and _FORBIDDEN.search(what):
                 log.info("HTTP 403 on %s: signing it again and retrying", redact(src.uri))
                 with _REFRESH_LOCK:  # parallel reads that failed together renew the token once
                     again = signer(src.uri, False)
                     uri = again if again != uri else signer(src.uri, True)
                 continue
-            what = redact(str(err))
-            if retry and _denied(err):
+            if signed and _FORBIDDEN.search(what):
                 what += " even with a freshly signed URL: the token service's tokens are refused"
             raise RasterioIOError(f"{what} (reading {redact(src.uri)})") from None
         finally:
@@ -245,6 +309,7 @@ class SigningDriver(RioDriver):
         self.signer = signer
 
     def open(self, src: RasterSource, ctx: Any) -> Any:
+        """A reader of ``src`` that signs its link at each read (odc-loader's driver API)."""
         return _SignedReader(src, ctx, self.signer)
 
 

@@ -51,14 +51,15 @@ def stac_url(url: str | None = None) -> str:
     >>> stac_url("http://127.0.0.1:8080/api/stac/v1")
     'http://127.0.0.1:8080/api/stac/v1'
     """
+    url = url.strip() if url else url
     if url:
         where = "the STAC API URL"
     elif os.environ.get("LAKEML_STAC_URL"):
-        url, where = os.environ["LAKEML_STAC_URL"], "LAKEML_STAC_URL"
+        url, where = os.environ["LAKEML_STAC_URL"].strip(), "LAKEML_STAC_URL"
     else:
         return PC_STAC_URL
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
         raise ValueError(
             f"{where} must be an http(s) URL, got {url!r}; e.g. {PC_STAC_URL} "
             "(Planetary Computer) or the URL `lakeml sample serve` prints"
@@ -122,6 +123,8 @@ def validate_point(
     (-118.71, 38.7)
     """
     try:
+        if isinstance(point, str) or len(point) != 2:
+            raise TypeError
         lon, lat = (float(v) for v in point)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be two numbers LON LAT in degrees, got {point!r}") from None
@@ -230,6 +233,10 @@ def open_catalog(
     >>> catalog.id  # doctest: +SKIP
     'microsoft-pc'
     """
+    if not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise ValueError(f"timeout is the seconds to wait for an answer, > 0; got {timeout!r}")
+    if not (isinstance(retries, int) and retries >= 0):
+        raise ValueError(f"retries is a whole number >= 0, got {retries!r}")
     retry = Retry(
         total=retries,
         backoff_factor=0.5,
@@ -291,7 +298,7 @@ def search(
     if max_cloud is not None:
         max_cloud = validate_max_cloud(max_cloud)
     catalog = catalog if catalog is not None else open_catalog()
-    url = stac_url(catalog.self_href)
+    url = catalog.self_href or "the STAC API"
     try:
         known = _retry_body(lambda: catalog.get_collection(collection), url)
     except RuntimeError:

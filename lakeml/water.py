@@ -146,22 +146,20 @@ def otsu_water(ds: xr.Dataset) -> xr.DataArray:
 
 
 def _same_grid(a: xr.DataArray, b: xr.DataArray) -> xr.DataArray:
-    """``b`` on ``a``'s grid: reprojected if both have a CRS, else checked to match."""
-    if _crs(a) is not None and _crs(b) is not None:
-        return on_grid(b, a)
+    """``b`` on ``a``'s grid: reprojected if both have a CRS, else checked to match.
+
+    A mask is reprojected as float32, so the area outside its footprint becomes NaN (no data),
+    not False (no water)."""
+    if a.odc.crs is not None and b.odc.crs is not None:
+        if a.odc.geobox == b.odc.geobox:
+            return b
+        return on_grid(b.astype("float32"), a)
     if a.shape != b.shape:
         raise ValueError(
             f"masks differ in shape {a.shape} vs {b.shape} and have no CRS to align them by: "
             "load both with lakeml.load.load_scene, or put them on one grid"
         )
     return b
-
-
-def _crs(da: xr.DataArray) -> object:
-    try:
-        return da.odc.crs
-    except Exception:  # noqa: BLE001 - odc-geo cannot read a grid from some plain arrays
-        return None
 
 
 def _pair(a: xr.DataArray, b: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:

@@ -119,10 +119,10 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _forward(self) -> None:
-            if self.path.startswith("/api/sas/v1/token/"):
+            fault = proxy._take(self.path)
+            if self.path.startswith("/api/sas/v1/token/") and fault is None:
                 self._send(200, json.dumps(proxy.issue_token()).encode(), "application/json")
                 return
-            fault = proxy._take(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
             if fault is not None and fault.kind == "status":

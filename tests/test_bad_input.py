@@ -137,7 +137,7 @@ def quiet_logging():
 
 @pytest.fixture
 def no_work(monkeypatch):
-    """Fail the test if a sample server starts or a STAC API is opened (i.e. work begins)."""
+    """Fail the test if the sample server starts (i.e. work begins)."""
     started: list[str] = []
 
     def refuse(name):
@@ -227,6 +227,14 @@ def _two_shapes_no_crs(it):
     water.iou(xr.DataArray(np.ones((2, 2))), xr.DataArray(np.ones((3, 3))))
 
 
+def _timeout_zero(it):
+    search.open_catalog("http://127.0.0.1:9/api/stac/v1", timeout=0)
+
+
+def _point_as_text(it):
+    search.validate_point("12", WALKER_LAKE_BBOX)
+
+
 def _bad_qa_flag(it):
     load.qa_mask(xr.DataArray(np.zeros(3, "uint16")), ["clouds"])
 
@@ -258,6 +266,10 @@ FN_ROWS = [
     Fn("two-shapes-without-crs", _two_shapes_no_crs,
        "masks differ in shape (2, 2) vs (3, 3) and have no CRS to align them by: load both with "
        "lakeml.load.load_scene, or put them on one grid"),
+    Fn("stac-timeout-zero", _timeout_zero,
+       "timeout is the seconds to wait for an answer, > 0; got 0"),
+    Fn("lake-point-as-text", _point_as_text,
+       "lake point must be two numbers LON LAT in degrees, got '12'"),
     Fn("qa-flag-unknown", _bad_qa_flag,
        "unknown qa_pixel flag 'clouds': choose from fill, dilated_cloud, cirrus, cloud, "
        "cloud_shadow, snow, clear, water"),

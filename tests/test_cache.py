@@ -88,16 +88,22 @@ def test_killed_mid_write_leaves_no_corrupt_file(item, stac_server, tmp_path):
 
 
 def test_stale_temporary_files_are_swept_young_ones_kept(item, tmp_path):
-    """A run killed mid-write leaves ``.NAME.*.tmp``; the next write into the folder removes it
-    once it is an hour old (a younger one may belong to a run still writing)."""
-    stale = tmp_path / f".{item.id}_0123456789abcdef.tif.k1ll3d.tmp"
-    young = tmp_path / f".{item.id}_fedcba9876543210.tif.wr1t1ng.tmp"
-    for p in (stale, young):
+    """A run killed mid-write leaves ``.NAME.lakeml-*.tmp``; the next write into the folder
+    removes it once it is an hour old (a younger one may belong to a run still writing). Other
+    programs' temporary files and folders are left alone."""
+    stale = tmp_path / f".{item.id}_0123456789abcdef.tif.lakeml-k1ll3d.tmp"
+    young = tmp_path / f".{item.id}_fedcba9876543210.tif.lakeml-wr1t1ng.tmp"
+    theirs = tmp_path / ".bashrc.tmp"
+    folder = tmp_path / ".x.lakeml-dir.tmp"
+    folder.mkdir()
+    for p in (stale, young, theirs):
         p.write_bytes(b"II*\x00half a GeoTIFF")
     old = time.time() - 2 * 3600
-    os.utime(stale, (old, old))
+    for p in (stale, theirs, folder):
+        os.utime(p, (old, old))
     load.load_scene(item, BBOX, bands=["green"], resolution=120, cache=tmp_path)
-    assert not stale.exists() and young.exists()
+    assert not stale.exists()
+    assert young.exists() and theirs.exists() and folder.is_dir()
     assert len(list(tmp_path.glob("*.tif"))) == 1
 
 

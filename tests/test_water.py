@@ -97,3 +97,13 @@ def test_change_codes_and_areas():
     assert areas["gained_km2"] == pytest.approx(0.0009)
     assert areas["before_km2"] == pytest.approx(3 * 0.0009)
     assert codes.odc.crs == before.odc.crs
+
+
+def test_masks_on_offset_grids_are_compared_on_the_first_grid():
+    """A bool mask is aligned as float: outside its footprint is no data, not 'no water'."""
+    a = grid(np.ones((20, 30), bool))
+    b = a.assign_coords(x=a.x + 300.0).odc.assign_crs("EPSG:32611")  # 10 pixels east
+    assert iou(a, b) == 1.0 and kappa(a.astype("float32"), b.astype("float32")) == 1.0
+    codes = change_map(a.astype("float32"), b)
+    assert (codes.values[:, :10] == 0).all(), "no data where the second grid has none"
+    assert (codes.values[:, 10:] == 4).all(), "water on both dates elsewhere"
