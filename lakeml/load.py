@@ -114,7 +114,10 @@ _SIGNED_QUERY = re.compile(
     r"[^\s'\"<>)]*"
 )
 TOKEN_RETRIES = 3
-"""Attempts at Planetary Computer's token service before a read fails (backoff 0.5, 1, 2 s)."""
+"""Tries at Planetary Computer's token service before a read fails (backoff 0, 1 s)."""
+
+TOKEN_TIMEOUT = 10.0
+"""Seconds to wait for the token service to connect, then to answer, before trying again."""
 
 
 def sign(url: str, refresh: bool = False) -> str:
@@ -154,9 +157,11 @@ def sign_with_token_service(url: str, account: str, container: str, refresh: boo
     """Append a SAS token for ``account``/``container`` from Planetary Computer's token service.
 
     The service is ``planetary_computer``'s setting ``sas_url`` (environment variable
-    ``PC_SDK_SAS_URL``); tokens are cached until a minute before they expire, or dropped with
-    ``refresh=True``. The service is tried :data:`TOKEN_RETRIES` times; then a ``RuntimeError``
-    names it. :func:`sign` uses this for ``*.blob.core.windows.net`` links.
+    ``PC_SDK_SAS_URL``; its ``subscription_key`` is sent if set). Tokens are kept in
+    ``planetary_computer``'s own cache until a minute before they expire, or dropped with
+    ``refresh=True``. Unlike ``planetary_computer.sas.get_token``, a request that gets no answer
+    within :data:`TOKEN_TIMEOUT` seconds is retried (:data:`TOKEN_RETRIES` tries in all), then a
+    ``RuntimeError`` names the service. :func:`sign` uses this for ``*.blob.core.windows.net``.
 
     Example
     -------
@@ -168,19 +173,38 @@ def sign_with_token_service(url: str, account: str, container: str, refresh: boo
     from planetary_computer import sas
     from planetary_computer.settings import Settings
 
-    service = f"{Settings.get().sas_url}/{account}/{container}"
-    if refresh:
-        sas.TOKEN_CACHE.pop(service, None)
-    try:
-        token = sas.get_token(
-            account, container, retry_total=TOKEN_RETRIES, retry_backoff_factor=0.5
-        )
-    except Exception as err:  # noqa: BLE001 - requests' many errors: one clear message
-        raise RuntimeError(
-            f"Planetary Computer's token service {service} gave no token "
-            f"({redact(str(err))[:200]}); try again later, or check PC_SDK_SAS_URL"
-        ) from None
+    settings = Settings.get()
+    service = f"{settings.sas_url}/{account}/{container}"
+    token = None if refresh else sas.TOKEN_CACHE.get(service)
+    if token is None or token.ttl() < 60:  # planetary_computer's own margin
+        try:
+            token = _fetch_token(service, settings.subscription_key)
+        except Exception as err:  # noqa: BLE001 - requests' many errors: one clear message
+            raise RuntimeError(
+                f"Planetary Computer's token service {service} gave no token "
+                f"({redact(str(err))[:200]}); try again later, or check PC_SDK_SAS_URL"
+            ) from None
+        sas.TOKEN_CACHE[service] = token
     return f"{url.split('?', 1)[0]}?{token.token}"
+
+
+def _fetch_token(service: str, key: str | None) -> Any:
+    """One token from the service, with urllib3 retries on 5xx, 429, timeouts and drops."""
+    import requests
+    from planetary_computer.sas import SASToken
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    retry = Retry(
+        total=TOKEN_RETRIES - 1, backoff_factor=0.5, status_forcelist=(429, 500, 502, 503, 504)
+    )
+    with requests.Session() as session:
+        session.mount("http://", HTTPAdapter(max_retries=retry))
+        session.mount("https://", HTTPAdapter(max_retries=retry))
+        headers = {"Ocp-Apim-Subscription-Key": key} if key else None
+        response = session.get(service, headers=headers, timeout=TOKEN_TIMEOUT)
+        response.raise_for_status()
+        return SASToken(**response.json())
 
 
 def redact(text: str) -> str:

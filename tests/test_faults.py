@@ -159,6 +159,12 @@ def unsigned_403(ctx: Ctx) -> None:
     run_load(ctx, "red", signer=load.sign)
 
 
+def token_service_slow(ctx: Ctx) -> None:
+    """The token service does not answer in time once: asked again, the read goes on."""
+    ctx.monkeypatch.setattr(load, "TOKEN_TIMEOUT", 1.0)
+    run_load(ctx, "swir22")
+
+
 def cog_timeout(ctx: Ctx, band: str) -> None:
     ctx.monkeypatch.setenv("GDAL_HTTP_TIMEOUT", "1")  # GDAL's own setting, read by lakeml
     run_load(ctx, band)
@@ -224,6 +230,8 @@ ROWS = [
         lambda c: run_load(c, "blue", resolution=60),
         rf"^Planetary Computer's token service {URL}/api/sas/v1/token/sample/cogs gave no "
         r"token \(.*\); try again later, or check PC_SDK_SAS_URL$", 15),
+    Row("token-service-slow", (Fault("slow", r"/api/sas/v1/token/", times=1, delay=4.0),),
+        token_service_slow, None, 3.9),
     Row("cog-expired-token", (), expired_token, None, 8),
     Row("cog-token-refused", (), refused_token,
         rf"HTTP response code: 403 even with a freshly signed URL.* \(reading {URL}/data/cogs/"
