@@ -142,19 +142,9 @@ def describe(err: BaseException) -> str:
     ...     print(describe(err))
     Read failed <- '/vsicurl/http://h/x.TIF' not recognized
     """
-    parts: list[str] = []
-    seen: set[int] = set()
-    current: BaseException | None = err
-    while current is not None and id(current) not in seen and len(parts) < 5:
-        seen.add(id(current))
-        text = str(current).strip()
-        if text and text not in parts:
-            parts.append(text)
-        hidden = current.__suppress_context__  # raise ... from None
-        current = current.__cause__ or (None if hidden else current.__context__)
-    from lakeml.load import redact
+    from lakeml.load import describe_error
 
-    return redact(" <- ".join(parts))[:500] or type(err).__name__
+    return describe_error(err)[:500]
 
 
 def _print_traceback(err: BaseException) -> None:

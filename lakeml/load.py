@@ -77,18 +77,18 @@ def gdal_options() -> dict[str, str]:
     return {key: os.environ.get(key, value) for key, value in GDAL_HTTP_OPTIONS.items()}
 
 
-def configure_gdal(client: Any = None) -> None:
+def configure_gdal() -> None:
     """Set GDAL's cloud-friendly defaults and HTTP retries (:func:`gdal_options`) for odc-stac.
 
     odc-stac captures these settings when a load is planned and ships them with the read tasks,
-    so dask workers (a ``distributed.Client`` included) read with the same settings; ``client``
-    is accepted for older odc-stac releases, which registered them on the workers.
+    so dask workers (a ``distributed.Client`` included) read with the same settings: nothing
+    needs registering on a cluster.
 
     Example
     -------
     >>> configure_gdal()
     """
-    odc.stac.configure_rio(cloud_defaults=True, client=client, **gdal_options())
+    odc.stac.configure_rio(cloud_defaults=True, **gdal_options())
 
 
 def current_client() -> Any:
@@ -257,15 +257,33 @@ def _install_log_filter() -> None:
 _install_log_filter()
 
 
-def _failure(err: BaseException) -> str:
-    """An error and its causes, one line, without signatures."""
+def describe_error(err: BaseException, limit: int = 5) -> str:
+    """One line for an error and the errors that caused it, without SAS signatures.
+
+    GDAL often names the file only in a cause, so the chain is kept; a cause hidden with
+    ``raise ... from None`` is left out.
+
+    Example
+    -------
+    >>> try:
+    ...     try:
+    ...         raise OSError("'/vsicurl/http://h/x.TIF?st=1&se=2&sig=abc' not recognized")
+    ...     except OSError as inner:
+    ...         raise RuntimeError("Read failed") from inner
+    ... except RuntimeError as err:
+    ...     print(describe_error(err))
+    Read failed <- '/vsicurl/http://h/x.TIF?<signature removed>' not recognized
+    """
     parts: list[str] = []
+    seen: set[int] = set()
     current: BaseException | None = err
-    while current is not None and len(parts) < 4:
+    while current is not None and id(current) not in seen and len(parts) < limit:
+        seen.add(id(current))
         text = str(current).strip()
         if text and text not in parts:
             parts.append(text)
-        current = current.__cause__ or current.__context__
+        hidden = current.__suppress_context__  # raise ... from None
+        current = current.__cause__ or (None if hidden else current.__context__)
     return redact(" <- ".join(parts)) or type(err).__name__
 
 
@@ -300,7 +318,7 @@ def read_signed(
         try:
             return RioReader(dataclasses.replace(src, uri=uri), ctx).read(*args, **kwargs)
         except (RasterioError, WindowEvaluationError) as err:
-            what = _failure(err)
+            what = describe_error(err)
             if signed and not retry and _FORBIDDEN.search(what):
                 log.info("HTTP 403 on %s: signing it again and retrying", redact(src.uri))
                 with _REFRESH_LOCK:  # parallel reads that failed together renew the token once

@@ -21,6 +21,7 @@ from lakeml.load import SHARED_BANDS, load_scene, pick_clearest, qa_flag
 from lakeml.reshape import from_samples, standardize, to_samples
 from lakeml.search import (
     WALKER_LAKE_CENTRE,
+    bbox_contains,
     open_catalog,
     search,
     validate_bbox,
@@ -201,7 +202,7 @@ def change(
         raise ValueError(f"clusters must be at least 2 (water and the rest), got {clusters}")
     if lake_point is not None:
         lake_point = validate_point(lake_point, bbox)
-    elif _inside(WALKER_LAKE_CENTRE, bbox):
+    elif bbox_contains(bbox, WALKER_LAKE_CENTRE):
         lake_point = WALKER_LAKE_CENTRE
     out = output_dir(out)
     bar = _progress(progress)
@@ -232,11 +233,6 @@ def change(
     summary["seconds"] = round(time.perf_counter() - start, 2)
     write_json(summary, out / "summary.json")
     return summary
-
-
-def _inside(point: tuple[float, float], bbox: Sequence[float]) -> bool:
-    w, s, e, n = bbox
-    return w <= point[0] <= e and s <= point[1] <= n
 
 
 def _progress(enabled: bool) -> contextlib.AbstractContextManager[Any]:

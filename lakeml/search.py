@@ -112,6 +112,19 @@ def validate_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
     return values  # type: ignore[return-value]
 
 
+def bbox_contains(bbox: Sequence[float], point: Sequence[float]) -> bool:
+    """True if the ``(lon, lat)`` point lies inside (or on the edge of) ``(W, S, E, N)``.
+
+    Example
+    -------
+    >>> bbox_contains((-118.89, 38.54, -118.57, 38.84), (-118.71, 38.70))
+    True
+    """
+    w, s, e, n = bbox
+    lon, lat = point
+    return w <= lon <= e and s <= lat <= n
+
+
 def validate_point(
     point: Sequence[float], bbox: Sequence[float], name: str = "lake point"
 ) -> tuple[float, float]:
@@ -128,8 +141,7 @@ def validate_point(
         lon, lat = (float(v) for v in point)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be two numbers LON LAT in degrees, got {point!r}") from None
-    w, s, e, n = validate_bbox(bbox)
-    if not (w <= lon <= e and s <= lat <= n):
+    if not bbox_contains(validate_bbox(bbox), (lon, lat)):
         raise ValueError(
             f"{name} ({lon}, {lat}) lies outside the bbox {list(bbox)}; give a point on the lake, "
             "inside the bbox, as LON LAT"
