@@ -5,7 +5,6 @@ loopback and no console error."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -14,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.leaks import SIGNED_URL
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PAGES = ["01-ingestion", "02-reshaping", "03-clustering", "04-change", "05-decades"]
-SIGNED = re.compile(r"[?&](sig|se|skoid|sktid|sv)=", re.I)
 
 pytestmark = pytest.mark.slow  # one worker builds the book once: make test uses --dist loadfile
 
@@ -46,7 +46,7 @@ def test_book_pages_exist_and_carry_no_signed_urls(built_book):
     for page in PAGES:
         text = (built_book / "notebooks" / f"{page}.html").read_text()
         assert "Traceback" not in text, page
-        assert not SIGNED.search(text), f"{page}: a signed URL in the page"
+        assert not SIGNED_URL.search(text), f"{page}: a signed URL in the page"
 
 
 @pytest.fixture(scope="module")

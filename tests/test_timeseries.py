@@ -18,6 +18,7 @@ import xarray as xr
 from lakeml import sample
 from lakeml import timeseries as ts
 from lakeml.search import WALKER_LAKE_BBOX
+from tests.leaks import SIGNED_OR_TOKEN
 
 BBOX = ["--bbox", "-118.89", "38.54", "-118.57", "38.84"]
 LAKEML = [sys.executable, "-m", "lakeml.cli"]
@@ -270,7 +271,7 @@ def test_outputs_carry_no_signed_url_or_asset_link(full_run):
     The sample's links are unsigned, so asset URLs are looked for too: an output that held an
     asset link would hold a signed one on Planetary Computer."""
     out, proc = full_run
-    leak = re.compile(r"[?&](sig|se|st|skoid|sktid|sv)=|token|/data/cogs/|\.TIF\b", re.I)
+    leak = re.compile(rf"{SIGNED_OR_TOKEN.pattern}|/data/cogs/|\.TIF\b", re.I)
     texts = {"stdout": proc.stdout, "stderr": proc.stderr}
     texts.update({p.name: p.read_text() for p in out.iterdir() if p.suffix in (".csv", ".json")})
     assert set(texts) == {"stdout", "stderr", "lake_area.csv", "summary.json"}
