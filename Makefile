@@ -9,7 +9,7 @@ export LAKEML_SAMPLE_DIR ?= $(CURDIR)/_build/sample
 export LAKEML_CACHE_DIR ?= $(CURDIR)/_build/scene-cache
 PYTEST_WORKERS ?= 2
 
-.PHONY: all book test sysdeps setup sample serve bench bench-reliability lint clean
+.PHONY: all book test sysdeps setup sample serve validate bench bench-reliability lint clean
 
 all: book
 
@@ -38,6 +38,12 @@ book: sample
 	rm -rf _build/html _build/jupyter_execute _build/.doctrees
 	$(BIN)/lakeml sample run -- $(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "book: $(CURDIR)/_build/html/index.html"
+
+# lakeml's water on the five real scenes (through the local STAC API) vs USGS DSWE, WOfS,
+# MNDWI-Otsu, their consensus and the USGS qa_pixel water bit, with a sweep of the number of
+# clusters: writes _build/reports/real_scenes.json.
+validate: sample
+	$(BIN)/lakeml validate --sweep --out _build/reports/real_scenes.json
 
 # --dist loadfile: each test file on one worker (its module fixtures, e.g. the book build or the
 # 41-year run, are made once). Not loadgroup: with pytest 9.2 its xdist_group marks are silently

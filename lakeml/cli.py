@@ -13,6 +13,8 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
+from lakeml.water import START_CLUSTERS
+
 
 class BadInput(ValueError):
     """A user-supplied value is wrong (exit code 2)."""
@@ -128,6 +130,29 @@ def _timeseries(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lakeml import validate
+    from lakeml.files import output_dir, write_json
+    from lakeml.pipeline import catalog_url
+
+    out = Path(args.out)
+    output_dir(out.parent)
+    with catalog_url(None, use_sample=True) as url:
+        report = validate.run(url, with_sweep=args.sweep)
+    write_json(report, out)
+    for row in report["scenes"].values():
+        cons = row["lakeml"]["consensus"]
+        print(
+            f"{row['name']:12s} water {cons['water_fraction']:.4f}  IoU vs consensus "
+            f"{cons['iou'] if cons['iou'] is not None else float('nan'):.3f}  (old rule "
+            f"{row['old_rule']['consensus']['iou'] or 0:.3f})"
+        )
+    print(f"wrote {out}")
+    return 0
+
+
 def describe(err: BaseException) -> str:
     """One line for an error and the errors that caused it (GDAL names the file in a cause).
 
@@ -181,7 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--platform-before", default="landsat-5")
     p.add_argument("--platform-after", default="landsat-8")
     p.add_argument("--max-cloud", type=float, default=1.0, metavar="PCT")
-    p.add_argument("--clusters", type=int, default=4, metavar="K")
+    p.add_argument("--clusters", type=int, default=START_CLUSTERS, metavar="K",
+                   help=f"starting clusters (default {START_CLUSTERS}; mixed ones are split)")
     p.add_argument("--lake-point", nargs=2, type=float, default=None, metavar=("LON", "LAT"),
                    help="a point on the lake, to check the water cluster (default: Walker "
                    "Lake's centre when the bbox holds it)")
@@ -201,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scene cloud cover limit, percent (default 20)")
     p.add_argument("--resolution", type=float, default=30.0, metavar="M",
                    help="pixel size in metres (default 30, Landsat's own)")
-    p.add_argument("--clusters", type=int, default=4, metavar="K")
+    p.add_argument("--clusters", type=int, default=START_CLUSTERS, metavar="K",
+                   help=f"starting clusters (default {START_CLUSTERS}; mixed ones are split)")
     p.add_argument("--min-observed", type=float, default=0.98, metavar="FRACTION",
                    help="below this observed fraction of the lake's maximum extent a year is "
                    "flagged partial (default 0.98)")
@@ -214,6 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--quiet", action="store_true", help="no per-year progress lines")
     p.set_defaults(func=_timeseries)
+
+    p = sub.add_parser("validate", help="water on the real scenes vs DSWE, WOfS, MNDWI, QA")
+    p.add_argument("--out", default="_build/reports/real_scenes.json", metavar="FILE")
+    p.add_argument("--sweep", action="store_true", help="also sweep the number of clusters")
+    p.set_defaults(func=_validate)
     return parser
 
 

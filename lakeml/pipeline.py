@@ -13,11 +13,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pystac
 import xarray as xr
 
 from lakeml.files import atomic_write, output_dir, write_json
-from lakeml.load import SHARED_BANDS, load_scene, pick_clearest, qa_flag
+from lakeml.load import SHARED_BANDS, load_scene, pick_clearest
+from lakeml.references import agreement, references
 from lakeml.reshape import from_samples, standardize, to_samples
 from lakeml.search import (
     WALKER_LAKE_CENTRE,
@@ -31,53 +33,71 @@ from lakeml.search import (
     validate_point,
 )
 from lakeml.water import (
+    START_CLUSTERS,
+    TOLERANCE,
     area_km2,
     change_areas,
     change_map,
+    check_lake_point,
+    cluster_table,
     iou,
     on_grid,
-    otsu_water,
-    water_cluster,
+    split_mixed,
     water_mask,
 )
 
-
-def qa_water(ds: xr.Dataset) -> xr.DataArray:
-    """The USGS ``qa_pixel`` water flag as a float mask (NaN where the pixel is not valid).
-
-    Example
-    -------
-    >>> reference = qa_water(ds)  # doctest: +SKIP
-    """
-    flag = qa_flag(ds.qa_pixel, "water").astype("float32")
-    return flag.where(ds.valid).rename("water")
+AGREEMENT_KEYS = {
+    "dswe": "dswe_water",
+    "wofs": "wofs",
+    "mndwi": "mndwi_otsu",
+    "qa": "qa_water",
+    "consensus": "consensus",
+}
+"""``water_iou_vs_<key>`` attrs of :func:`classify_scene`: the reference each is measured on."""
 
 
 def classify_scene(
     item: pystac.Item,
     bbox: Sequence[float],
     bands: Sequence[str] = SHARED_BANDS,
-    n_clusters: int = 4,
+    n_clusters: int = START_CLUSTERS,
     lake_point: tuple[float, float] | None = WALKER_LAKE_CENTRE,
     geobox: Any = None,
     random_state: int = 0,
     resolution: float = 30,
     cache: bool | str | os.PathLike[str] = True,
+    tolerance: float | None = TOLERANCE,
 ) -> xr.Dataset:
-    """Load, standardise, cluster one scene and find its water.
+    """Load, standardise, cluster one scene, name its clusters and measure its water.
 
-    The scene's pixels are cached on disk (``cache``, see :func:`lakeml.load.load_scene`), so a
-    rerun or a restarted notebook does not download them again.
+    1. Load (:func:`lakeml.load.load_scene`; cached on disk with ``cache``), standardise each
+       band, spectral clustering into ``n_clusters`` clusters.
+    2. Name the clusters (``n_clusters`` is where it starts, :data:`lakeml.water.START_CLUSTERS`
+       by default): each cluster is water when most of its pixels pass USGS DSWE's
+       water tests (classes 1-2, :func:`lakeml.references.dswe_water`); a cluster whose pixels
+       disagree (naming it would misname more than ``tolerance`` of the scene's water) is split
+       again until they agree (:func:`lakeml.water.split_mixed`; ``tolerance=None`` does not
+       split), so the number of clusters grows where the scene needs it. No cluster may be
+       water: then ``water_found`` is 0 and the mask is all 0.
+    3. With ``lake_point`` (lon, lat), the pixel there must be water, or ``ValueError``.
+    4. Score the water mask against each reference (:func:`lakeml.references.references`):
+       DSWE, Geoscience Australia's WOfS, MNDWI-Otsu, the USGS ``qa_pixel`` water bit (when the
+       item has ``qa_pixel``) and the consensus of the first three.
 
     ``resolution`` is the pixel size in metres (30 is Landsat's own; a coarser one reads the
     COG overviews: faster, for previews and quick runs); it is ignored when ``geobox`` is given.
 
-    Returns the loaded dataset (computed) with ``labels`` (int, -1 no data), ``water``
-    (1/0/NaN) and attrs ``water_label``, ``water_km2``, ``water_iou_vs_mndwi``,
-    ``water_iou_vs_qa``, ``item_id``, ``platform``, ``datetime``.
-
-    Example
+    Returns
     -------
+    xr.Dataset
+        The loaded dataset (computed) with ``labels`` (int, -1 no data), ``water`` (1/0/NaN)
+        and attrs ``item_id``, ``platform``, ``datetime``, ``n_clusters`` (after splitting),
+        ``water_clusters`` (their labels, comma-separated), ``water_found`` (0/1),
+        ``water_km2`` and ``water_iou_vs_<ref>`` for each key of :data:`AGREEMENT_KEYS`
+        (NaN when the reference is missing or shares no pixel).
+
+    Examples
+    --------
     >>> scene = classify_scene(item, WALKER_LAKE_BBOX)  # doctest: +SKIP
     >>> round(scene.attrs["water_km2"], 1)  # doctest: +SKIP
     151.9
@@ -92,23 +112,36 @@ def classify_scene(
         lake_point = validate_point(lake_point, bbox)
     ds = load_scene(
         item, bbox, bands=bands, geobox=geobox, resolution=resolution, cache=cache
-    ).persist()
+    ).compute()
     if not bool(ds.valid.any()):
         raise ValueError(
             f"every pixel of {item.id} over the bbox is masked (fill, cloud or shadow); "
             "pick another scene or a lower cloud cover limit"
         )
-    samples = standardize(to_samples(ds, bands))
+    samples = standardize(to_samples(ds, bands)).compute()
     labels = spectral_clustering(samples, n_clusters=n_clusters, random_state=random_state)
-    ds = ds.compute()
-    ds["labels"] = from_samples(labels, like=ds).astype("int16").compute()
-    label = water_cluster(ds.labels, ds, lake_point=lake_point)
-    ds["water"] = water_mask(ds.labels, label)
+    refs = references(ds)
+    evidence = refs.dswe_water.stack(sample=("y", "x"))
+    if tolerance is not None:
+        labels = split_mixed(
+            samples, labels, evidence, tolerance=tolerance, random_state=random_state
+        )
+    table = cluster_table(labels, evidence)
+    water_labels = table.cluster.values[table.is_water.values]
+    ds["labels"] = from_samples(labels, like=ds).astype("int16")
+    ds["water"] = water_mask(ds.labels, water_labels)
+    if lake_point is not None:
+        check_lake_point(ds.water, lake_point)
+    scores = agreement(ds.water, refs)
     ds.attrs.update(
-        water_label=label,
+        n_clusters=int(labels.attrs["n_clusters"]),
+        water_clusters=",".join(str(int(c)) for c in water_labels),
+        water_found=int(water_labels.size > 0),
         water_km2=area_km2(ds.water),
-        water_iou_vs_mndwi=iou(ds.water, otsu_water(ds)),
-        water_iou_vs_qa=iou(ds.water, qa_water(ds)),
+        **{
+            f"water_iou_vs_{key}": scores.get(name, {}).get("iou", float("nan"))
+            for key, name in AGREEMENT_KEYS.items()
+        },
     )
     return ds
 
@@ -155,10 +188,11 @@ def _write_cog(da: xr.DataArray, path: Path) -> None:
 
 
 def _scene_summary(scene: xr.Dataset) -> dict[str, Any]:
-    keys = ("item_id", "platform", "datetime", "water_km2", "water_iou_vs_mndwi", "water_iou_vs_qa")
+    keys = ("item_id", "platform", "datetime", "n_clusters", "water_found")
     out = {k: scene.attrs[k] for k in keys}
-    for k in ("water_km2", "water_iou_vs_mndwi", "water_iou_vs_qa"):
-        out[k] = round(float(out[k]), 4)
+    for k in ("water_km2", *(f"water_iou_vs_{key}" for key in AGREEMENT_KEYS)):
+        value = float(scene.attrs[k])
+        out[k] = round(value, 4) if np.isfinite(value) else None
     return out
 
 
@@ -169,7 +203,7 @@ def change(
     platform_before: str = "landsat-5",
     platform_after: str = "landsat-8",
     max_cloud: float = 1.0,
-    clusters: int = 4,
+    clusters: int = START_CLUSTERS,
     stac_url: str | None = None,
     sample: bool = False,
     out: str | os.PathLike[str] = "lakeml-out",
@@ -243,4 +277,4 @@ def _progress(enabled: bool) -> contextlib.AbstractContextManager[Any]:
     return ProgressBar(minimum=1.0)
 
 
-__all__ = ["classify_scene", "change", "qa_water", "truth_metrics"]
+__all__ = ["AGREEMENT_KEYS", "classify_scene", "change", "truth_metrics"]

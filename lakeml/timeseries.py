@@ -11,9 +11,10 @@ years, with rules stated once and tested:
 - **Harmonisation.** Every scene is clustered on the reflectance bands all missions share
   (:data:`lakeml.load.SHARED_BANDS`), scaled and masked (``qa_pixel`` fill, which includes the
   Landsat 7 SLC-off gaps, clouds, cloud shadows) the same way.
-- **Water.** Exactly as in the change notebook: the cluster darkest in NIR + SWIR, cross-checked
-  at a point in the lake (if that pixel is masked, at the nearest observed pixel within
-  ``lake_point_search_m``; with none, the year is not cross-checked and says so).
+- **Water.** Exactly as in the change notebook: clusters named water by USGS DSWE's tests on
+  their own pixels (:func:`lakeml.pipeline.classify_scene`), cross-checked at a point in the lake
+  (if that pixel is masked, at the nearest observed pixel within ``lake_point_search_m``; with
+  none, the year is not cross-checked and says so).
 - **Partly observed years.** The lake's *maximum extent* is the set of pixels seen as water in at
   least two years of the series. A year whose scene observes less than ``min_observed`` (0.98) of
   that extent is flagged ``partial``: its area is the *observed* water only, reported but
@@ -53,6 +54,7 @@ from lakeml.search import (
     validate_max_cloud,
     validate_platforms,
 )
+from lakeml.water import START_CLUSTERS
 
 FIRST_YEAR = 1982
 """Landsat Collection 2 Level-2 starts with Landsat 4 in 1982."""
@@ -67,6 +69,8 @@ TABLE_COLUMNS = (
     "datetime",
     "water_km2",
     "valid_fraction",
+    "water_iou_vs_dswe",
+    "water_iou_vs_wofs",
     "water_iou_vs_mndwi",
 )
 """Columns of ``lake_area.csv`` (then ``truth_water_km2`` on the sample, then ``partial``)."""
@@ -253,7 +257,7 @@ def process_year(
     bbox: Sequence[float],
     resolution: float = 30,
     lake_point: tuple[float, float] | None = WALKER_LAKE_CENTRE,
-    n_clusters: int = 4,
+    n_clusters: int = START_CLUSTERS,
     truth: bool = False,
     lake_point_search_m: float = 1500,
 ) -> xr.Dataset:
@@ -284,14 +288,14 @@ def process_year(
     if lake_point is not None:
         near = _observed_point(scene.labels, lake_point, lake_point_search_m)
         if near == lake_point:
-            # raises ValueError (with the reason) if the lake is not in the darkest cluster
-            w.water_cluster(scene.labels, scene, lake_point=lake_point)
+            # raises ValueError (with the reason) if the lake point is not water
+            w.check_lake_point(scene.water, lake_point)
             checked = True
         elif near is not None:
             # the point itself is hidden (cloud, SLC-off gap): check at the nearest observed
             # pixel, which may be shore; a disagreement there is reported, not fatal
             try:
-                w.water_cluster(scene.labels, scene, lake_point=near)
+                w.check_lake_point(scene.water, near)
                 checked = True
             except ValueError:
                 note = f"lake point hidden; nearest observed pixel {near} is not water"
@@ -299,8 +303,8 @@ def process_year(
             note = f"lake point hidden within {lake_point_search_m:g} m: not cross-checked"
     attrs = {
         k: scene.attrs[k]
-        for k in ("item_id", "platform", "datetime", "water_km2", "water_iou_vs_mndwi",
-                  "water_iou_vs_qa")
+        for k in ("item_id", "platform", "datetime", "water_km2", "water_iou_vs_dswe",
+                  "water_iou_vs_wofs", "water_iou_vs_mndwi", "water_iou_vs_qa")
     }
     attrs["lake_point_checked"] = int(checked)
     attrs["note"] = note
@@ -469,7 +473,7 @@ def timeseries(
     platforms: Iterable[str] | None = None,
     resolution: float = 30,
     lake_point: tuple[float, float] | None = WALKER_LAKE_CENTRE,
-    n_clusters: int = 4,
+    n_clusters: int = START_CLUSTERS,
     min_observed: float = MIN_OBSERVED,
     truth: bool = False,
     catalog: Any = None,
@@ -547,7 +551,8 @@ def _assemble(results: list[dict[str, Any]], min_observed: float, truth: bool) -
     valid = observed_fraction(stack, extent).where(
         xr.DataArray([r.get("water") is not None for r in results], dims="year")
     )
-    numeric = ["water_km2", "water_iou_vs_mndwi", "water_iou_vs_qa", "seconds"]
+    numeric = ["water_km2", "water_iou_vs_dswe", "water_iou_vs_wofs", "water_iou_vs_mndwi",
+               "water_iou_vs_qa", "seconds"]
     if truth:
         numeric += ["truth_water_km2", "water_iou_vs_truth"]
     table = pd.DataFrame(
@@ -678,7 +683,8 @@ def csv_table(series: xr.Dataset) -> pd.DataFrame:
     if "truth_water_km2" in table:
         cols.append("truth_water_km2")
     out = table[[*cols, "partial"]].copy()
-    for k in ("water_km2", "truth_water_km2", "valid_fraction", "water_iou_vs_mndwi"):
+    for k in ("water_km2", "truth_water_km2", "valid_fraction", "water_iou_vs_dswe",
+              "water_iou_vs_wofs", "water_iou_vs_mndwi"):
         if k in out:
             out[k] = out[k].round(4)
     # a year without a measurement is neither partial nor complete: leave the flag empty
@@ -692,7 +698,7 @@ def check_inputs(
     months: str | Sequence[int] = (6, 9),
     max_cloud: float = 20,
     resolution: float = 30,
-    clusters: int = 4,
+    clusters: int = START_CLUSTERS,
     min_observed: float = MIN_OBSERVED,
 ) -> tuple[tuple[float, float, float, float], list[int], tuple[int, int]]:
     """Check every input of :func:`run` before any work; ``ValueError`` says what is wrong.
@@ -726,7 +732,7 @@ def run(
     sample: bool = False,
     out: str | os.PathLike[str] = "lakeml-timeseries",
     resolution: float = 30,
-    clusters: int = 4,
+    clusters: int = START_CLUSTERS,
     lake_point: tuple[float, float] | None = WALKER_LAKE_CENTRE,
     min_observed: float = MIN_OBSERVED,
     client: Any = None,

@@ -15,15 +15,18 @@ import xarray as xr
 
 from lakeml.cluster import spectral_clustering
 from lakeml.load import SHARED_BANDS
+from lakeml.references import dswe_water
 from lakeml.reshape import from_samples, standardize, to_samples
 from lakeml.water import (
     area_km2,
     change_map,
+    check_lake_point,
+    cluster_table,
     iou,
     lake_only,
     mndwi,
     on_grid,
-    water_cluster,
+    split_mixed,
     water_mask,
 )
 
@@ -55,10 +58,16 @@ def read_stub(year: int) -> xr.Dataset:
 
 def classify(ds: xr.Dataset, bands: list[str]) -> xr.DataArray:
     # A whole 185 km scene at 3 km holds mountains, snow and cloud besides the desert, and the lake
-    # is only ~0.5 % of its pixels: 4 clusters lump it with dark land, 6 give it its own cluster.
-    samples = standardize(to_samples(ds, bands))
-    labels = from_samples(spectral_clustering(samples, n_clusters=6, random_state=0), like=ds)
-    return water_mask(labels, water_cluster(labels, ds, lake_point=LAKE))
+    # is only ~0.5 % of its pixels; clusters are named by DSWE's tests on their pixels, and a
+    # mixed one is split, as lakeml.pipeline.classify_scene does.
+    samples = standardize(to_samples(ds, bands)).compute()
+    labels = spectral_clustering(samples, n_clusters=4, random_state=0)
+    evidence = dswe_water(ds).stack(sample=("y", "x"))
+    labels = split_mixed(samples, labels, evidence, min_pixels=20)
+    table = cluster_table(labels, evidence)
+    water = water_mask(from_samples(labels, like=ds), table.cluster[table.is_water].values)
+    check_lake_point(water, LAKE)
+    return water
 
 
 @pytest.fixture(scope="module")

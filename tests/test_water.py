@@ -6,16 +6,19 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from lakeml.references import dswe_water, mndwi_otsu
 from lakeml.water import (
     area_km2,
     change_areas,
     change_map,
+    check_lake_point,
+    cluster_table,
+    darkest_cluster,
     iou,
     kappa,
     mndwi,
-    otsu_water,
+    split_mixed,
     value_at,
-    water_cluster,
     water_mask,
 )
 
@@ -44,19 +47,68 @@ def lake_scene() -> tuple[xr.Dataset, xr.DataArray]:
     return ds, grid(labels.astype("int16"))
 
 
-def test_water_cluster_is_found_by_spectrum_and_checked_at_a_point():
+def test_clusters_are_named_by_the_water_test_on_their_pixels():
     ds, labels = lake_scene()
-    assert water_cluster(labels, ds) == 2
-    # centre of the lake, in lon/lat
+    evidence = (mndwi(ds) > 0.124).astype("float32").where(ds.green.notnull())
+    table = cluster_table(labels, evidence)
+    assert table.cluster.values.tolist() == [0, 1, 2]
+    assert table.pixels.values.tolist() == [600 - 100 - 60, 59, 100]  # one pixel is no data
+    assert table.water_fraction.values.tolist() == [0.0, 0.0, 1.0]
+    assert table.is_water.values.tolist() == [False, False, True]
+    water = water_mask(labels, table.cluster[table.is_water].values)
     centre = labels.isel(y=10, x=15)
-    lon, lat = _lonlat(float(centre.x), float(centre.y))
-    assert water_cluster(labels, ds, lake_point=(lon, lat)) == 2
+    check_lake_point(water, _lonlat(float(centre.x), float(centre.y)))
     corner = labels.isel(y=18, x=28)
-    lon, lat = _lonlat(float(corner.x), float(corner.y))
-    with pytest.raises(ValueError, match="not on water"):
-        water_cluster(labels, ds, lake_point=(lon, lat))
+    with pytest.raises(ValueError, match=r"is not water in this scene's water mask"):
+        check_lake_point(water, _lonlat(float(corner.x), float(corner.y)))
     with pytest.raises(ValueError, match="outside the scene"):
         value_at(labels, -100.0, 40.0)
+
+
+def test_no_water_is_an_answer_and_the_old_rule_names_dark_land():
+    """Dark forest (low everywhere, NIR well above red): no cluster passes the water test, while
+    the darkest-cluster rule calls it water all the same."""
+    forest = {"blue": 0.02, "green": 0.04, "red": 0.025, "nir08": 0.25, "swir16": 0.11,
+              "swir22": 0.05}  # fmt: skip
+    soil = {"blue": 0.10, "green": 0.14, "red": 0.17, "nir08": 0.22, "swir16": 0.30,
+            "swir22": 0.25}  # fmt: skip
+    dark = np.zeros((10, 10), bool)
+    dark[:, :4] = True
+    ds = xr.Dataset(
+        {b: grid(np.where(dark, forest[b], soil[b]).astype("float32")) for b in forest}
+    )
+    labels = grid(np.where(dark, 0, 1).astype("int16"))
+    table = cluster_table(labels, dswe_water(ds))
+    assert table.water_fraction.values.tolist() == [0.0, 0.0]
+    water = water_mask(labels, table.cluster[table.is_water].values)
+    assert float(water.sum()) == 0.0 and area_km2(water) == 0.0
+    assert darkest_cluster(labels, ds) == 0  # the old rule's answer: the forest
+
+
+def test_a_mixed_cluster_is_split_until_its_pixels_agree():
+    rng = np.random.default_rng(1)
+    water_px = rng.normal([0.0, 0.0, 0.0], 0.05, (400, 3))
+    land_px = rng.normal([1.0, 1.0, 1.0], 0.05, (400, 3))
+    samples = xr.DataArray(np.concatenate([water_px, land_px]).astype("float32"),
+                           dims=("sample", "band"))  # fmt: skip
+    evidence = xr.DataArray(np.repeat([1.0, 0.0], 400), dims="sample")
+    evidence[::50] = np.nan  # untested pixels do not count either way
+    lumped = xr.DataArray(np.zeros(800, "int32"), dims="sample")
+    split = split_mixed(samples, lumped, evidence)
+    table = cluster_table(split, evidence)
+    assert split.attrs["splits"] == 1 and split.attrs["n_clusters"] == 2
+    assert sorted(table.water_fraction.values.tolist()) == [0.0, 1.0]
+    assert sorted(table.pixels.values.tolist()) == [400, 400]
+    # already pure clusters are left alone; tiny mixed ones too
+    assert split_mixed(samples, split, evidence).attrs["splits"] == 0
+    assert split_mixed(samples, lumped, evidence, min_pixels=1000).attrs["splits"] == 0
+    # a land cluster with 5 pixels that pass the test: 5 < 2 % of the 405 water pixels, kept
+    two = lumped.copy(data=np.repeat([0, 1], 400).astype("int32"))
+    noisy = evidence.copy(data=np.r_[np.ones(400), np.ones(5), np.zeros(395)])
+    assert split_mixed(samples, two, noisy).attrs["splits"] == 0
+    assert split_mixed(samples, two, noisy, tolerance=0.01).attrs["splits"] >= 1
+    with pytest.raises(ValueError, match="tolerance is a share of the scene's water"):
+        split_mixed(samples, lumped, evidence, tolerance=1.5)
 
 
 def _lonlat(x: float, y: float) -> tuple[float, float]:
@@ -69,12 +121,13 @@ def test_water_mask_area_and_metrics():
     ds, labels = lake_scene()
     water = water_mask(labels, 2)
     assert np.isnan(water.values[0, 0])
+    assert water_mask(labels, [1, 2]).sum() == 100 + 59
     assert area_km2(water) == pytest.approx(100 * 0.0009)
     assert iou(water, water) == 1.0
     assert kappa(water, water) == 1.0
     shifted = water.copy(data=np.roll(water.values, 1, axis=1))
     assert iou(water, shifted) == pytest.approx(90 / 110)
-    ref = otsu_water(ds)
+    ref = mndwi_otsu(ds)
     assert iou(water, ref) == 1.0
     assert 0.0 < mndwi(ds).max() < 1.0
 
@@ -82,9 +135,9 @@ def test_water_mask_area_and_metrics():
 def test_all_masked_input_is_refused():
     ds, labels = lake_scene()
     with pytest.raises(ValueError, match="every pixel is masked"):
-        water_cluster(labels.copy(data=np.full(labels.shape, -1, "int16")), ds)
+        cluster_table(labels.copy(data=np.full(labels.shape, -1, "int16")), ds.green)
     with pytest.raises(ValueError, match="every pixel is masked"):
-        otsu_water(ds.where(False))
+        mndwi_otsu(ds.where(False))
 
 
 def test_change_codes_and_areas():
