@@ -469,10 +469,14 @@ def load_scene(
     ----------
     item : the STAC item.
     bbox : (W, S, E, N) in degrees.
-    bands : asset keys; default the item's reflectance bands. ``qa_pixel`` is always loaded.
+    bands : asset keys; default the item's reflectance bands. ``qa_pixel`` is always loaded
+        when the item has it.
     resolution : pixel size in metres (30 is native; coarser reads the COG overviews).
     chunks : dask chunks (default one 2048 x 2048 block per band).
     mask : ``qa_pixel`` flags to mask (see :data:`MASK_BITS`); pass ``()`` to keep every pixel.
+        An item without a ``qa_pixel`` asset (e.g. a real scene of :mod:`lakeml.real_scenes`
+        whose source had no QA band) is masked by nodata only: there is nothing to mask the
+        flags with, so asking for them is fine and masks nothing.
     geobox : an odc-geo ``GeoBox`` to load onto instead of ``bbox``/``resolution``
         (use it to put two dates on one grid).
     cache : ``True`` to keep the downloaded pixels in :func:`cache_dir` (or a folder given as a
@@ -483,8 +487,11 @@ def load_scene(
 
     Returns
     -------
-    xr.Dataset with dims (y, x), one float32 variable per band, ``qa_pixel`` (uint16),
-    a ``valid`` boolean mask, the scene's ``time`` as a scalar coordinate and its CRS.
+    xr.Dataset with dims (y, x), one float32 variable per band, ``qa_pixel`` (uint16; only if
+    the item has it), a ``valid`` boolean mask, the scene's ``time`` as a scalar coordinate and
+    its CRS. ``attrs``: ``item_id``, ``platform``, ``datetime``, ``masked_flags`` (the flags
+    actually masked: empty without QA) and ``qa_available`` (1 if ``qa_pixel`` was loaded, 0 if
+    the item has none and only nodata was masked).
 
     Example
     -------
@@ -496,7 +503,9 @@ def load_scene(
     bands = list(bands) if bands is not None else data_bands(item)
     if not bands:
         raise ValueError(f"item {item.id} has no reflectance band assets; pass bands=[...]")
-    missing = [b for b in [*bands, "qa_pixel"] if b not in item.assets]
+    has_qa = "qa_pixel" in item.assets
+    qa_band = ["qa_pixel"] if has_qa else []
+    missing = [b for b in [*bands, *qa_band] if b not in item.assets]
     if missing:
         raise ValueError(
             f"item {item.id} ({item.properties.get('platform')}) has no asset {missing[0]!r}; "
@@ -516,7 +525,7 @@ def load_scene(
         configure_gdal()
         raw = odc.stac.load(
             [item],
-            bands=[*bands, "qa_pixel"],
+            bands=[*bands, *qa_band],
             chunks=chunks,
             resampling={"qa_pixel": "nearest", "*": "nearest"},
             driver=SigningDriver(signer),
@@ -526,8 +535,17 @@ def load_scene(
             _write_cached(raw, path)
             raw = _read_cached(path, chunks)
     ds = scale(raw, item)
-    qa = raw["qa_pixel"]
-    bad = qa_mask(qa, flags) if flags else xr.zeros_like(qa, dtype=bool)
+    if not has_qa:
+        unknown = [f for f in flags if f not in QA_BITS]
+        if unknown:
+            raise ValueError(
+                f"unknown qa_pixel flag {unknown[0]!r}: choose from {', '.join(QA_BITS)}"
+            )
+        bad = xr.zeros_like(raw[bands[0]], dtype=bool)
+        flags = ()
+    else:
+        qa = raw["qa_pixel"]
+        bad = qa_mask(qa, flags) if flags else xr.zeros_like(qa, dtype=bool)
     refl = [b for b in bands if b in REFLECTANCE_BANDS or b in THERMAL_BANDS]
     nodata_any = ds[refl].to_array("band").isnull().any("band") if refl else False
     valid = ~bad & ~nodata_any
@@ -539,6 +557,7 @@ def load_scene(
         platform=item.properties.get("platform", ""),
         datetime=str(item.properties.get("datetime", "")),
         masked_flags=",".join(flags),
+        qa_available=int(has_qa),
     )
     return ds
 
