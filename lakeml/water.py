@@ -82,7 +82,7 @@ def value_at(da: xr.DataArray, lon: float, lat: float) -> Any:
 WATER_THRESHOLD = 0.5
 """A cluster is water when at least this fraction of its pixels pass the per-pixel water test."""
 
-TOLERANCE = 0.02
+TOLERANCE = 0.01
 """A cluster is split when naming it would misname more than this share of the scene's water."""
 
 START_CLUSTERS = 6

@@ -138,11 +138,11 @@ def test_selection_rule_least_masked_over_bbox(stac_url):
         ("landsat-5", "1988-06-01/1988-09-30")]
     # 2017: a Landsat 7 scene with 0 % cloud cover competes with Landsat 8; its SLC-off gaps
     # (qa_pixel fill) over the bbox make it lose: the rule is "least masked over the bbox",
-    # not "lowest eo:cloud_cover"; the 2017-05-30 scene lies outside June-September
+    # not "lowest eo:cloud_cover"; the 2017-05-31 scene lies outside June-September
     ids_2017 = [it.id for it in found[2017]]
-    assert "LE07_L2SP_042033_20170725_02_T1" in ids_2017
-    assert "LC08_L2SP_042033_20170530_02_T1" not in ids_2017
-    assert ts.pick_year(found[2017], WALKER_LAKE_BBOX).id == "LC08_L2SP_042033_20170717_02_T1"
+    assert "LE07_L2SP_042033_20170726_02_T1" in ids_2017
+    assert "LC08_L2SP_042033_20170531_02_T1" not in ids_2017
+    assert ts.pick_year(found[2017], WALKER_LAKE_BBOX).id == "LC08_L2SP_042033_20170718_02_T1"
     # too cloudy: 1992 and 2010 have only a > 50 % cloudy scene -> no candidate -> missing
     assert found[1992] == [] and found[2010] == []
     # the only 2012 scene is Landsat 7 (SLC-off): a candidate, later flagged partial
