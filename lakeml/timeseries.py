@@ -14,7 +14,9 @@ years, with rules stated once and tested:
 - **Water.** Exactly as in the change notebook: clusters named water by USGS DSWE's tests on
   their own pixels (:func:`lakeml.pipeline.classify_scene`), cross-checked at a point in the lake
   (if that pixel is masked, at the nearest observed pixel within ``lake_point_search_m``; with
-  none, the year is not cross-checked and says so).
+  none, the year is not cross-checked and says so). The lake's area is the water body that
+  holds the lake point (:func:`lakeml.water.lake_only`); ``all_water_km2`` is every water pixel
+  in the bbox.
 - **Partly observed years.** The lake's *maximum extent* is the set of pixels seen as water in at
   least two years of the series. A year whose scene observes less than ``min_observed`` (0.98) of
   that extent is flagged ``partial``: its area is the *observed* water only, reported but
@@ -68,6 +70,7 @@ TABLE_COLUMNS = (
     "platform",
     "datetime",
     "water_km2",
+    "all_water_km2",
     "valid_fraction",
     "water_iou_vs_dswe",
     "water_iou_vs_wofs",
@@ -261,11 +264,19 @@ def process_year(
     truth: bool = False,
     lake_point_search_m: float = 1500,
 ) -> xr.Dataset:
-    """Classify one scene (:func:`lakeml.pipeline.classify_scene`) and measure its water.
+    """Classify one scene (:func:`lakeml.pipeline.classify_scene`) and measure its lake.
+
+    With ``lake_point``, the lake is the water body that holds the point
+    (:func:`lakeml.water.lake_only`, connected through clouds and scan-line gaps): the series
+    follows the lake, not every pixel that a water test accepts in the bbox (ponds, or deep
+    terrain shadow on the ranges, which DSWE and WOfS call water without a terrain model).
+    ``all_water_km2`` keeps the whole scene's water.
 
     Returns a small dataset: ``water`` (float32 1 water / 0 dry / NaN not observed, on the
-    scene's grid, with its CRS) and attrs ``item_id``, ``platform``, ``datetime``,
-    ``water_km2``, ``water_iou_vs_mndwi``, ``water_iou_vs_qa``, ``lake_point_checked``,
+    scene's grid, with its CRS: the lake, or all water without ``lake_point``) and attrs
+    ``item_id``, ``platform``, ``datetime``, ``water_km2`` (the lake), ``all_water_km2``,
+    ``water_iou_vs_<ref>`` (the whole scene's water vs DSWE, WOfS, MNDWI-Otsu, the qa water
+    bit, see :func:`lakeml.pipeline.classify_scene`), ``lake_point_checked``,
     ``note`` (why the lake point was not checked, if so), ``seconds``; with ``truth``
     (offline sample only) also ``truth_water_km2`` (the real lake, hidden parts included) and
     ``water_iou_vs_truth`` (over observed pixels).
@@ -301,11 +312,19 @@ def process_year(
                 note = f"lake point hidden; nearest observed pixel {near} is not water"
         else:
             note = f"lake point hidden within {lake_point_search_m:g} m: not cross-checked"
+    lake = scene.water
+    if lake_point is not None:
+        try:  # the point's water body; a hidden point connects through the no-data around it
+            lake = w.lake_only(scene.water, lake_point)
+        except ValueError:
+            note = note or "lake point not on water: all water in the bbox is measured"
     attrs = {
         k: scene.attrs[k]
-        for k in ("item_id", "platform", "datetime", "water_km2", "water_iou_vs_dswe",
+        for k in ("item_id", "platform", "datetime", "water_iou_vs_dswe",
                   "water_iou_vs_wofs", "water_iou_vs_mndwi", "water_iou_vs_qa")
     }
+    attrs["water_km2"] = w.area_km2(lake)
+    attrs["all_water_km2"] = scene.attrs["water_km2"]
     attrs["lake_point_checked"] = int(checked)
     attrs["note"] = note
     if truth:
@@ -313,11 +332,9 @@ def process_year(
 
         t = sample.truth(scene.attrs["item_id"])
         attrs["truth_water_km2"] = float(t.attrs["water_km2"])
-        attrs["water_iou_vs_truth"] = w.iou(
-            scene.water, w.on_grid(t.water.astype("float32"), scene.water)
-        )
+        attrs["water_iou_vs_truth"] = w.iou(lake, w.on_grid(t.water.astype("float32"), lake))
     attrs["seconds"] = round(time.perf_counter() - start, 3)
-    return xr.Dataset({"water": scene.water}, attrs=attrs)
+    return xr.Dataset({"water": lake}, attrs=attrs)
 
 
 def _year_task(
@@ -551,8 +568,8 @@ def _assemble(results: list[dict[str, Any]], min_observed: float, truth: bool) -
     valid = observed_fraction(stack, extent).where(
         xr.DataArray([r.get("water") is not None for r in results], dims="year")
     )
-    numeric = ["water_km2", "water_iou_vs_dswe", "water_iou_vs_wofs", "water_iou_vs_mndwi",
-               "water_iou_vs_qa", "seconds"]
+    numeric = ["water_km2", "all_water_km2", "water_iou_vs_dswe", "water_iou_vs_wofs",
+               "water_iou_vs_mndwi", "water_iou_vs_qa", "seconds"]
     if truth:
         numeric += ["truth_water_km2", "water_iou_vs_truth"]
     table = pd.DataFrame(
@@ -683,8 +700,8 @@ def csv_table(series: xr.Dataset) -> pd.DataFrame:
     if "truth_water_km2" in table:
         cols.append("truth_water_km2")
     out = table[[*cols, "partial"]].copy()
-    for k in ("water_km2", "truth_water_km2", "valid_fraction", "water_iou_vs_dswe",
-              "water_iou_vs_wofs", "water_iou_vs_mndwi"):
+    for k in ("water_km2", "all_water_km2", "truth_water_km2", "valid_fraction",
+              "water_iou_vs_dswe", "water_iou_vs_wofs", "water_iou_vs_mndwi"):
         if k in out:
             out[k] = out[k].round(4)
     # a year without a measurement is neither partial nor complete: leave the flag empty

@@ -254,7 +254,11 @@ def split_mixed(
             sub = xr.DataArray(values[rows], dims=("sample", "band"))
             n_components = int(min(100, max(parts, rows.size // 2)))
             part = spectral_clustering(
-                sub, n_clusters=parts, n_components=n_components, random_state=random_state
+                sub,
+                n_clusters=parts,
+                n_components=n_components,
+                random_state=random_state,
+                n_init=3,
             ).values
             nxt = out.max() + 1
             for j in range(1, parts):
@@ -465,23 +469,39 @@ def change_areas(change: xr.DataArray) -> dict[str, float]:
     }
 
 
-def lake_only(mask: xr.DataArray, lake_point: tuple[float, float]) -> xr.DataArray:
-    """Keep only the connected water body that contains ``lake_point`` (lon, lat).
+def lake_only(
+    mask: xr.DataArray, lake_point: tuple[float, float], through_nodata: bool = True
+) -> xr.DataArray:
+    """Keep only the water body that contains ``lake_point`` (lon, lat): the lake itself.
 
-    Ponds, rivers and misclassified specks elsewhere become 0; no-data stays NaN.
+    Ponds, rivers and specks elsewhere become 0 (so do dark patches that a spectral test calls
+    water far from the lake, such as deep terrain shadow on a mountain); no-data stays NaN. With
+    ``through_nodata`` a lake cut into pieces by clouds or Landsat 7's scan-line gaps stays one
+    lake: no-data pixels connect the water on either side (and the lake point may itself be
+    hidden). Connectivity is 4-neighbour (pixels sharing an edge).
 
-    Example
-    -------
-    >>> lake = lake_only(water, (-118.71, 38.70))  # doctest: +SKIP
+    Examples
+    --------
+    >>> import odc.geo.xr  # noqa: F401
+    >>> grid = np.array([[1, 1, 0, 1], [np.nan, 0, 0, 1], [1, 0, 0, 0]], "float32")
+    >>> da = xr.DataArray(grid, dims=("y", "x"), coords={"y": [4284015.0, 4283985.0, 4283955.0],
+    ...                   "x": [353015.0, 353045.0, 353075.0, 353105.0]}).odc.assign_crs(32611)
+    >>> lon, lat = -118.6901, 38.6926  # the upper-left pixel
+    >>> lake_only(da, (lon, lat)).values.tolist()
+    [[1.0, 1.0, 0.0, 0.0], [nan, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]]
+    >>> lake_only(da, (lon, lat), through_nodata=False).values.tolist()[2]
+    [0.0, 0.0, 0.0, 0.0]
     """
     from scipy import ndimage
 
     values = np.asarray(mask, dtype="float32")
-    parts, _ = ndimage.label(values > 0.5)
+    wet = values > 0.5
+    passable = wet | ~np.isfinite(values) if through_nodata else wet
+    parts, _ = ndimage.label(passable)
     labelled = mask.copy(data=parts)
     part = value_at(labelled, *lake_point)
     if part == 0:
         raise ValueError(f"the lake point {lake_point} is not on water in this mask")
-    keep = (parts == part).astype("float32")
+    keep = ((parts == part) & wet).astype("float32")
     keep[~np.isfinite(values)] = np.nan
     return mask.copy(data=keep)

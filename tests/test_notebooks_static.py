@@ -44,3 +44,32 @@ def test_pythia_structure(path):
     missing = [s for s in SECTIONS if s not in text]
     assert not missing, f"{path.name} lacks {missing}"
     assert nb.cells[0].source.startswith("# "), "the first cell is the title"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_code_lines_fit_the_page(path):
+    nb = nbformat.read(path, as_version=4)
+    long = [
+        (i, line)
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+        if len(line) > 88
+    ]
+    assert not long, f"{path.name}: code lines over 88 characters: {long}"
+
+
+SAMPLE_PAGES = ["01-ingestion", "02-reshaping", "03-clustering", "04-change", "05-decades"]
+
+
+@pytest.mark.parametrize("stem", SAMPLE_PAGES)
+def test_pages_on_the_sample_say_so_at_the_top(stem):
+    nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
+    top = nb.cells[0].source
+    assert "```{warning}" in top and "**Offline sample: synthetic pixels.**" in top
+    assert top.index("{warning}") < top.index("## Overview")
+
+
+def test_the_real_scenes_page_says_it_is_real():
+    nb = nbformat.read(ROOT / "notebooks" / "06-other-water.ipynb", as_version=4)
+    assert "**This page runs on real pixels.**" in nb.cells[0].source

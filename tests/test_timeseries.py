@@ -23,8 +23,8 @@ from tests.leaks import SIGNED_OR_TOKEN
 BBOX = ["--bbox", "-118.89", "38.54", "-118.57", "38.84"]
 LAKEML = [sys.executable, "-m", "lakeml.cli"]
 CSV_COLUMNS = [
-    "year", "item_id", "platform", "datetime", "water_km2", "valid_fraction",
-    "water_iou_vs_mndwi", "truth_water_km2", "partial",
+    "year", "item_id", "platform", "datetime", "water_km2", "all_water_km2", "valid_fraction",
+    "water_iou_vs_dswe", "water_iou_vs_wofs", "water_iou_vs_mndwi", "truth_water_km2", "partial",
 ]
 
 
@@ -239,6 +239,8 @@ def test_timeseries_command_on_the_sample(full_run):
     complete = reported[~reported["partial"].astype(bool)]
     err = (complete["water_km2"] / complete["truth_water_km2"] - 1).abs()
     assert (err <= 0.02).mean() >= 0.95, complete.assign(err=err)
+    # every reported year's water agrees with WOfS, the reference lakeml does not build on
+    assert (reported["water_iou_vs_wofs"] >= 0.9).all(), reported["water_iou_vs_wofs"]
     # partly observed years are flagged, not wrong: every year whose scene hides part of the
     # real lake (truth: water_observed_fraction < 0.98) is flagged partial, the 2012 Landsat 7
     # SLC-off year among them; and a flagged year really misses some of the lake

@@ -74,9 +74,7 @@ def test_no_water_is_an_answer_and_the_old_rule_names_dark_land():
             "swir22": 0.25}  # fmt: skip
     dark = np.zeros((10, 10), bool)
     dark[:, :4] = True
-    ds = xr.Dataset(
-        {b: grid(np.where(dark, forest[b], soil[b]).astype("float32")) for b in forest}
-    )
+    ds = xr.Dataset({b: grid(np.where(dark, forest[b], soil[b]).astype("float32")) for b in forest})
     labels = grid(np.where(dark, 0, 1).astype("int16"))
     table = cluster_table(labels, dswe_water(ds))
     assert table.water_fraction.values.tolist() == [0.0, 0.0]
