@@ -255,7 +255,7 @@ FN_ROWS = [
        "green, red, nir08, swir16, swir22, lwir. Use bands both missions share, e.g. blue, "
        "green, red, nir08, swir16, swir22"),
     Fn("every-pixel-masked", _every_pixel_masked,
-       "every pixel of LC08_L2SP_042033_20170616_02_T1 over the bbox is masked (fill, cloud or "
+       "every pixel of LC08_L2SP_042033_20170718_02_T1 over the bbox is masked (fill, cloud or "
        "shadow); pick another scene or a lower cloud cover limit"),
     Fn("every-sample-masked", _every_sample_masked,
        "every sample is masked (NaN): there is nothing to cluster"),
