@@ -44,10 +44,15 @@ DSWE_CLASSES = {
     2: "water, moderate confidence",
     3: "potential wetland",
     4: "low confidence water or wetland (partial surface water, aggressive)",
+    9: "snow (from the qa_pixel snow bit)",
     255: "no data",
 }
-"""Values of :func:`dswe` (the ESPA ``dswe_intrpd`` band; ESPA's 9, cloud/shadow/snow, is not
-produced here: such pixels are already no data in a masked scene)."""
+"""Values of :func:`dswe` (the ESPA ``dswe_intrpd`` band). ESPA's 9 marks cloud, cloud shadow
+and snow from the QA band: in a scene from :func:`lakeml.load.load_scene` cloud and shadow are
+already no data (255), so 9 is snow, where the scene has a ``qa_pixel`` band."""
+
+DSWE_MASKED = 9
+""":func:`dswe`'s class for pixels the QA band flags as snow (ESPA's cloud/shadow/snow class)."""
 
 DSWE_NODATA = 255
 """:func:`dswe`'s no-data value (ESPA ``DSWE_NO_DATA_VALUE``)."""
@@ -224,12 +229,14 @@ def dswe(ds: xr.Dataset, **thresholds: float) -> xr.DataArray:
     wetland, 4 low confidence water or wetland (the aggressive partial-surface-water class),
     :data:`DSWE_NODATA` (255) no data. See :data:`DSWE_CLASSES`.
 
+    Pixels that the ``qa_pixel`` band (when ``ds`` has one) flags as snow get class
+    :data:`DSWE_MASKED` (9), as in ESPA, where class 9 is cloud, cloud shadow or snow from the
+    QA band: DSWE's tests call bright snow water (moderate confidence). Without a QA band snow
+    is classified like any pixel. Cloud and cloud shadow are already no data in a scene from
+    :func:`lakeml.load.load_scene`.
+
     Not done here (ESPA's second, filtered band ``dswe_pshsccss``): the percent-slope and
-    hillshade filters, which need a DEM and set steep or terrain-shaded water to 0, and class 9
-    (cloud, cloud shadow or snow from the QA band): in a scene from
-    :func:`lakeml.load.load_scene` cloud and shadow pixels are already no data, but snow is
-    not masked, and DSWE calls bright snow water (moderate confidence), as ESPA's interpreted
-    band does too.
+    hillshade filters, which need a DEM and set steep or terrain-shaded water to 0.
 
     Parameters
     ----------
@@ -263,6 +270,10 @@ def dswe(ds: xr.Dataset, **thresholds: float) -> xr.DataArray:
         _RECODE_BY_BITS.take, bits, dask="parallelized", output_dtypes=[np.uint8]
     )
     out = classes.where(ok, DSWE_NODATA).astype("uint8")
+    if "qa_pixel" in ds:
+        from lakeml.load import qa_flag
+
+        out = out.where(~(qa_flag(ds["qa_pixel"], "snow") & ok), np.uint8(DSWE_MASKED))
     return out.rename("dswe").assign_attrs(
         long_name="DSWE interpreted classes",
         flag_values=list(DSWE_CLASSES),
@@ -322,7 +333,7 @@ def dswe_water(
     >>> dswe_water(ds).values.tolist()
     [[1.0, 0.0, nan]]
     """
-    bad = [c for c in classes if c not in DSWE_CLASSES or c == DSWE_NODATA]
+    bad = [c for c in classes if c not in DSWE_CLASSES or c in (DSWE_NODATA, DSWE_MASKED)]
     if bad:
         raise ValueError(f"DSWE classes are 0-4; got {bad}")
     if isinstance(ds, xr.Dataset):
@@ -331,7 +342,8 @@ def dswe_water(
         raise TypeError("thresholds apply when DSWE is run: pass the Dataset, not its classes")
     else:
         labels = ds
-    out = labels.isin(list(classes)).astype("float32").where(labels != DSWE_NODATA)
+    tested = (labels != DSWE_NODATA) & (labels != DSWE_MASKED)
+    out = labels.isin(list(classes)).astype("float32").where(tested)
     return out.rename("dswe_water").assign_attrs(
         long_name="DSWE water", dswe_classes=",".join(map(str, classes))
     )
@@ -616,6 +628,7 @@ def agreement(
 
 __all__ = [
     "DSWE_CLASSES",
+    "DSWE_MASKED",
     "DSWE_RECODE",
     "DSWE_TESTS",
     "agreement",

@@ -111,7 +111,17 @@ def test_dswe_classes_cover_every_class_and_no_data():
     assert classes.dtype == np.uint8
     got = dict(zip(names, classes.values[0].tolist(), strict=True))
     assert got == {**HAND_CLASS, "nan": R.DSWE_NODATA}
-    assert set(got.values()) == set(R.DSWE_CLASSES)  # 0, 1, 2, 3, 4 and 255
+    assert set(got.values()) == set(R.DSWE_CLASSES) - {R.DSWE_MASKED}  # 0-4 and 255
+
+
+def test_snow_flagged_in_qa_pixel_is_masked_not_water():
+    """ESPA's class 9: the QA band's snow bit (5) overrides the tests, which call snow water."""
+    snow_bit, clear_bit = 1 << 5, 1 << 6
+    ds = scene(["snow", "snow", "clear_water"], qa=[snow_bit, clear_bit, clear_bit | snow_bit])
+    assert R.dswe(ds).values.tolist() == [[9, 2, 9]]
+    np.testing.assert_array_equal(R.dswe_water(ds).values, [[np.nan, 1.0, np.nan]])
+    with pytest.raises(ValueError, match="DSWE classes are 0-4"):
+        R.dswe_water(ds, classes=(1, 9))
 
 
 def test_no_data_pixel_is_no_data_everywhere():
