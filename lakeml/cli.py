@@ -142,12 +142,15 @@ def _validate(args: argparse.Namespace) -> int:
     with catalog_url(None, use_sample=True) as url:
         report = validate.run(url, with_sweep=args.sweep)
     write_json(report, out)
+    def num(value: float | None) -> float:
+        return float("nan") if value is None else value
+
     for row in report["scenes"].values():
-        cons = row["lakeml"]["consensus"]
+        new, old = row["lakeml"], row["old_rule"]
         print(
-            f"{row['name']:12s} water {cons['water_fraction']:.4f}  IoU vs consensus "
-            f"{cons['iou'] if cons['iou'] is not None else float('nan'):.3f}  (old rule "
-            f"{row['old_rule']['consensus']['iou'] or 0:.3f})"
+            f"{row['name']:12s} water {num(new['consensus']['water_fraction']):.4f}  IoU vs "
+            f"WOfS {num(new['wofs']['iou']):.3f}, vs consensus {num(new['consensus']['iou']):.3f}"
+            f"  (old rule: {num(old['consensus']['iou']):.3f})"
         )
     print(f"wrote {out}")
     return 0

@@ -19,7 +19,7 @@ import xarray as xr
 
 from lakeml.files import atomic_write, output_dir, write_json
 from lakeml.load import SHARED_BANDS, load_scene, pick_clearest
-from lakeml.references import agreement, references
+from lakeml.references import DSWE_BANDS, agreement, references
 from lakeml.reshape import from_samples, standardize, to_samples
 from lakeml.search import (
     WALKER_LAKE_CENTRE,
@@ -110,8 +110,10 @@ def classify_scene(
         raise ValueError(f"resolution is a pixel size in metres > 0, got {resolution}")
     if lake_point is not None:
         lake_point = validate_point(lake_point, bbox)
+    # the references (DSWE, WOfS) read six bands whatever is clustered
+    load_bands = [*bands, *(b for b in DSWE_BANDS if b not in bands)]
     ds = load_scene(
-        item, bbox, bands=bands, geobox=geobox, resolution=resolution, cache=cache
+        item, bbox, bands=load_bands, geobox=geobox, resolution=resolution, cache=cache
     ).compute()
     if not bool(ds.valid.any()):
         raise ValueError(
@@ -119,7 +121,13 @@ def classify_scene(
             "pick another scene or a lower cloud cover limit"
         )
     samples = standardize(to_samples(ds, bands)).compute()
-    labels = spectral_clustering(samples, n_clusters=n_clusters, random_state=random_state)
+    n_valid = int(ds.valid.sum())
+    labels = spectral_clustering(
+        samples,
+        n_clusters=n_clusters,
+        n_components=max(min(100, n_valid), n_clusters),
+        random_state=random_state,
+    )
     refs = references(ds)
     evidence = refs.dswe_water.stack(sample=("y", "x"))
     if tolerance is not None:

@@ -317,7 +317,8 @@ def process_year(
         try:  # the point's water body; a hidden point connects through the no-data around it
             lake = w.lake_only(scene.water, lake_point)
         except ValueError:
-            note = note or "lake point not on water: all water in the bbox is measured"
+            fallback = "lake point not on water: all water in the bbox is measured"
+            note = f"{note}; {fallback}" if note else fallback
     attrs = {
         k: scene.attrs[k]
         for k in ("item_id", "platform", "datetime", "water_iou_vs_dswe",

@@ -53,7 +53,9 @@ def test_change_on_the_sample_matches_the_truth(change_run):
         ]
         assert s["water_iou_vs_truth"] >= 0.98
         assert abs(s["water_km2"] / s["truth_water_km2"] - 1) <= 0.01
-        assert s["water_found"] == 1 and s["n_clusters"] >= 6
+        assert s["water_found"] == 1
+        # WOfS is the reference lakeml does not build on
+        assert s["water_iou_vs_wofs"] >= 0.97
         # where DSWE, WOfS and MNDWI-Otsu agree, the water agrees with them
         assert s["water_iou_vs_consensus"] >= 0.97
         # the sample's qa_pixel water bit is made like USGS's (Fmask's water test, on the

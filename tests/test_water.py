@@ -104,7 +104,13 @@ def test_a_mixed_cluster_is_split_until_its_pixels_agree():
     two = lumped.copy(data=np.repeat([0, 1], 400).astype("int32"))
     noisy = evidence.copy(data=np.r_[np.ones(400), np.ones(3), np.zeros(397)])
     assert split_mixed(samples, two, noisy).attrs["splits"] == 0
-    assert split_mixed(samples, two, noisy, tolerance=0.005).attrs["splits"] >= 1
+    assert split_mixed(samples, two, noisy, tolerance=0.005, min_minority=1).attrs["splits"] >= 1
+    # a dry scene: a few scattered test errors (fewer than min_minority) split nothing
+    dry = evidence.copy(data=np.r_[np.zeros(795), np.ones(5)])
+    assert split_mixed(samples, two, dry).attrs["splits"] == 0
+    # near-identical pixels cannot be split: the cluster is left whole, not an error
+    flat = samples.copy(data=np.ones_like(samples.values))
+    assert split_mixed(flat, lumped, evidence).attrs["splits"] == 0
     with pytest.raises(ValueError, match="tolerance is a share of the scene's water"):
         split_mixed(samples, lumped, evidence, tolerance=1.5)
 
@@ -158,3 +164,33 @@ def test_masks_on_offset_grids_are_compared_on_the_first_grid():
     codes = change_map(a.astype("float32"), b)
     assert (codes.values[:, :10] == 0).all(), "no data where the second grid has none"
     assert (codes.values[:, 10:] == 4).all(), "water on both dates elsewhere"
+
+
+def test_the_lake_is_bridged_across_a_scan_line_gap_but_not_to_a_far_pond():
+    """A lake cut by a 3-pixel SLC-off stripe stays one lake; a pond that the same stripe
+    touches 30 pixels (900 m) further down stays out, and so does a shadow patch on land."""
+    from lakeml.water import lake_only
+
+    img = np.zeros((70, 60), "float32")
+    img[5:20, 5:30] = 1  # the lake
+    img[50:54, 18:22] = 1  # a pond beside the stripe, 900 m from the lake along it
+    img[2:4, 45:48] = 1  # a dark patch called water on a mountain
+    img[:, 15:18] = np.nan  # a scan-line gap across everything
+    mask = grid(img)
+    centre = mask.isel(y=10, x=25)
+    lake = lake_only(mask, _lonlat(float(centre.x), float(centre.y)))
+    assert float(lake.sum()) == 15 * 25 - 15 * 3  # both halves of the lake, not the pond
+    assert float(lake[50:54, 18:22].sum()) == 0 and float(lake[2:4, 45:48].sum()) == 0
+    # the same pond 10 pixels (300 m) from the lake along the stripe joins it
+    near = img.copy()
+    near[50:54, 18:22] = 0
+    near[30:34, 18:22] = 1
+    joined = lake_only(grid(near), _lonlat(float(centre.x), float(centre.y)))
+    assert float(joined.sum()) == 330 + 16
+    assert np.isnan(lake.values[:, 15:18]).all()
+    # without bridging, only the half holding the point
+    half = lake_only(mask, _lonlat(float(centre.x), float(centre.y)), max_gap_m=None)
+    assert float(half.sum()) == 15 * 12
+    # a point hidden in the gap, next to the lake, still finds it
+    hidden = mask.isel(y=10, x=16)
+    assert float(lake_only(mask, _lonlat(float(hidden.x), float(hidden.y))).sum()) == 330
