@@ -63,7 +63,8 @@ def classify(ds: xr.Dataset, bands: list[str]) -> xr.DataArray:
     samples = standardize(to_samples(ds, bands)).compute()
     labels = spectral_clustering(samples, n_clusters=4, random_state=0)
     evidence = dswe_water(ds).stack(sample=("y", "x"))
-    labels = split_mixed(samples, labels, evidence, min_pixels=20)
+    # at 3 km a pixel is ~9 km2: the split thresholds in pixels scale down accordingly
+    labels = split_mixed(samples, labels, evidence, min_pixels=20, min_minority=3)
     table = cluster_table(labels, evidence)
     water = water_mask(from_samples(labels, like=ds), table.cluster[table.is_water].values)
     check_lake_point(water, LAKE)
