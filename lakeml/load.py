@@ -383,6 +383,22 @@ def _raster_band(item: pystac.Item, band: str) -> dict[str, Any]:
     return bands[0]
 
 
+def qa_bits(flags: Iterable[str]) -> int:
+    """The ``qa_pixel`` bit mask of ``flags``; ``ValueError`` names an unknown flag.
+
+    Examples
+    --------
+    >>> qa_bits(["fill", "cloud"])
+    9
+    """
+    bits = 0
+    for flag in flags:
+        if flag not in QA_BITS:
+            raise ValueError(f"unknown qa_pixel flag {flag!r}: choose from {', '.join(QA_BITS)}")
+        bits |= 1 << QA_BITS[flag]
+    return bits
+
+
 def qa_mask(qa: xr.DataArray, flags: Iterable[str] = MASK_BITS) -> xr.DataArray:
     """True where any of the ``qa_pixel`` ``flags`` is set (pixels to drop).
 
@@ -392,12 +408,7 @@ def qa_mask(qa: xr.DataArray, flags: Iterable[str] = MASK_BITS) -> xr.DataArray:
     >>> qa_mask(qa).values.tolist()
     [True, False, True]
     """
-    bits = 0
-    for flag in flags:
-        if flag not in QA_BITS:
-            raise ValueError(f"unknown qa_pixel flag {flag!r}: choose from {', '.join(QA_BITS)}")
-        bits |= 1 << QA_BITS[flag]
-    out = (qa.astype("uint16") & np.uint16(bits)) != 0
+    out = (qa.astype("uint16") & np.uint16(qa_bits(flags))) != 0
     return out.rename("masked")
 
 
@@ -409,9 +420,7 @@ def qa_flag(qa: xr.DataArray, flag: str) -> xr.DataArray:
     >>> qa_flag(xr.DataArray(np.array([128 | 64, 64], dtype="uint16")), "water").values.tolist()
     [True, False]
     """
-    if flag not in QA_BITS:
-        raise ValueError(f"unknown qa_pixel flag {flag!r}: choose from {', '.join(QA_BITS)}")
-    return ((qa.astype("uint16") >> np.uint16(QA_BITS[flag])) & np.uint16(1)).astype(bool)
+    return (qa.astype("uint16") & np.uint16(qa_bits([flag]))) != 0
 
 
 def scale(ds: xr.Dataset, item: pystac.Item) -> xr.Dataset:
@@ -536,11 +545,7 @@ def load_scene(
             raw = _read_cached(path, chunks)
     ds = scale(raw, item)
     if not has_qa:
-        unknown = [f for f in flags if f not in QA_BITS]
-        if unknown:
-            raise ValueError(
-                f"unknown qa_pixel flag {unknown[0]!r}: choose from {', '.join(QA_BITS)}"
-            )
+        qa_bits(flags)  # an unknown flag is still an error, though there is nothing to mask
         bad = xr.zeros_like(raw[bands[0]], dtype=bool)
         flags = ()
     else:

@@ -271,8 +271,6 @@ def dswe(ds: xr.Dataset, **thresholds: float) -> xr.DataArray:
     )
     out = classes.where(ok, DSWE_NODATA).astype("uint8")
     if "qa_pixel" in ds:
-        from lakeml.load import qa_flag
-
         out = out.where(~(qa_flag(ds["qa_pixel"], "snow") & ok), np.uint8(DSWE_MASKED))
     return out.rename("dswe").assign_attrs(
         long_name="DSWE interpreted classes",
