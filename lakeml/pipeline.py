@@ -90,8 +90,11 @@ def classify_scene(
     Returns
     -------
     xr.Dataset
-        The loaded dataset (computed) with ``labels`` (int, -1 no data), ``water`` (1/0/NaN)
-        and attrs ``item_id``, ``platform``, ``datetime``, ``n_clusters`` (after splitting),
+        The loaded dataset (computed) with ``labels`` (int, -1 no data), ``water`` (1/0/NaN),
+        the reference masks of :func:`lakeml.references.references` (``dswe``, ``dswe_water``,
+        ``wofs``, ``mndwi_otsu``, ``qa_water`` when there is ``qa_pixel``, ``consensus``;
+        their names in attr ``references``) and attrs ``item_id``, ``platform``, ``datetime``,
+        ``n_clusters`` (after splitting),
         ``water_clusters`` (their labels, comma-separated), ``water_found`` (0/1),
         ``water_km2`` and ``water_iou_vs_<ref>`` for each key of :data:`AGREEMENT_KEYS`
         (NaN when the reference is missing or shares no pixel).
@@ -138,6 +141,8 @@ def classify_scene(
     water_labels = table.cluster.values[table.is_water.values]
     ds["labels"] = from_samples(labels, like=ds).astype("int16")
     ds["water"] = water_mask(ds.labels, water_labels)
+    for name in refs.data_vars:  # kept, so that callers score against them without redoing them
+        ds[name] = refs[name]
     if lake_point is not None:
         check_lake_point(ds.water, lake_point)
     scores = agreement(ds.water, refs)
@@ -145,6 +150,7 @@ def classify_scene(
         n_clusters=int(labels.attrs["n_clusters"]),
         water_clusters=",".join(str(int(c)) for c in water_labels),
         water_found=int(water_labels.size > 0),
+        references=",".join(map(str, refs.data_vars)),
         water_km2=area_km2(ds.water),
         **{
             f"water_iou_vs_{key}": scores.get(name, {}).get("iou", float("nan"))

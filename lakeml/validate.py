@@ -41,7 +41,7 @@ import pystac
 import xarray as xr
 
 from lakeml.real_scenes import SCENES, RealScene
-from lakeml.references import agreement, references
+from lakeml.references import agreement
 from lakeml.reshape import from_samples, standardize, to_samples
 from lakeml.water import START_CLUSTERS, TOLERANCE, area_km2, darkest_cluster, water_mask
 
@@ -155,7 +155,7 @@ def validate_scene(
     start = time.perf_counter()
     item = find_item(scene, catalog)
     result = classify_scene(item, scene.bbox, n_clusters=n_clusters, lake_point=None, cache=True)
-    refs = references(result)
+    refs = result[result.attrs["references"].split(",")]
     valid = int(result.valid.sum())
     out: dict[str, Any] = {
         "item_id": scene.item_id,
