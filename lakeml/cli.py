@@ -142,6 +142,7 @@ def _validate(args: argparse.Namespace) -> int:
     with catalog_url(None, use_sample=True) as url:
         report = validate.run(url, with_sweep=args.sweep)
     write_json(report, out)
+
     def num(value: float | None) -> float:
         return float("nan") if value is None else value
 
