@@ -1,7 +1,8 @@
 """The ``lakeml`` command: the offline sample, the change pipeline and the yearly series.
 
-Exit codes: 0 success, 1 runtime failure, 2 bad input. Errors are one line; ``--debug`` shows
-the traceback.
+Exit codes: 0 success, 1 runtime failure, 2 bad input (:class:`lakeml.checks.BadInput`, and
+argparse's own errors), 130 interrupted. Errors are one line, without SAS signatures
+(:func:`lakeml.errors.describe_error`); ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
+from lakeml.checks import BadInput
+from lakeml.errors import describe_error, redact
 from lakeml.water import START_CLUSTERS
-
-
-class BadInput(ValueError):
-    """A user-supplied value is wrong (exit code 2)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -89,7 +88,12 @@ def _timeseries(args: argparse.Namespace) -> int:
 
     # bad input fails here, before any server, cluster or search starts
     timeseries.check_inputs(
-        args.bbox, args.years, args.months, args.max_cloud, args.resolution, args.clusters,
+        args.bbox,
+        args.years,
+        args.months,
+        args.max_cloud,
+        args.resolution,
+        args.clusters,
         args.min_observed,
     )
     if args.workers < 0:
@@ -100,7 +104,9 @@ def _timeseries(args: argparse.Namespace) -> int:
         from distributed import Client
 
         cluster = Client(
-            processes=False, n_workers=args.workers, threads_per_worker=1,
+            processes=False,
+            n_workers=args.workers,
+            threads_per_worker=1,
             dashboard_address=None,
         )
     progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
@@ -158,10 +164,20 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def describe(err: BaseException) -> str:
-    """One line for an error and the errors that caused it (GDAL names the file in a cause).
+    """One line for an error and its causes, at most 500 characters, without signatures.
 
-    Example
+    Parameters
+    ----------
+    err : BaseException
+        The error.
+
+    Returns
     -------
+    str
+        :func:`lakeml.errors.describe_error`'s line, cut at 500 characters.
+
+    Examples
+    --------
     >>> try:
     ...     try:
     ...         raise OSError("'/vsicurl/http://h/x.TIF' not recognized")
@@ -171,25 +187,32 @@ def describe(err: BaseException) -> str:
     ...     print(describe(err))
     Read failed <- '/vsicurl/http://h/x.TIF' not recognized
     """
-    from lakeml.load import describe_error
-
     return describe_error(err)[:500]
 
 
 def _print_traceback(err: BaseException) -> None:
     """``--debug``: the whole traceback, without SAS signatures."""
-    from lakeml.load import redact
-
     print(redact("".join(traceback.format_exception(err))), file=sys.stderr, end="")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``lakeml`` command.
+    """Build the argument parser of the ``lakeml`` command.
 
-    Example
+    Returns
     -------
+    argparse.ArgumentParser
+        The parser, with the sub-commands ``sample``, ``change``, ``timeseries`` and
+        ``validate``.
+
+    Examples
+    --------
     >>> build_parser().parse_args(["sample", "build"]).action
     'build'
+    >>> args = build_parser().parse_args(["timeseries", "--bbox", "-118.89", "38.54", "-118.57",
+    ...                                   "38.84", "--years", "1984-2024", "--sample",
+    ...                                   "--out", "walker-series"])
+    >>> args.bbox, args.months, args.max_cloud, args.workers
+    ([-118.89, 38.54, -118.57, 38.84], '6-9', 20.0, 0)
     """
     parser = _Parser(prog="lakeml", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -210,11 +233,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--platform-before", default="landsat-5")
     p.add_argument("--platform-after", default="landsat-8")
     p.add_argument("--max-cloud", type=float, default=1.0, metavar="PCT")
-    p.add_argument("--clusters", type=int, default=START_CLUSTERS, metavar="K",
-                   help=f"starting clusters (default {START_CLUSTERS}; mixed ones are split)")
-    p.add_argument("--lake-point", nargs=2, type=float, default=None, metavar=("LON", "LAT"),
-                   help="a point on the lake, to check the water cluster (default: Walker "
-                   "Lake's centre when the bbox holds it)")
+    p.add_argument(
+        "--clusters",
+        type=int,
+        default=START_CLUSTERS,
+        metavar="K",
+        help=f"starting clusters (default {START_CLUSTERS}; mixed ones are split)",
+    )
+    p.add_argument(
+        "--lake-point",
+        nargs=2,
+        type=float,
+        default=None,
+        metavar=("LON", "LAT"),
+        help="a point on the lake, to check the water cluster (default: Walker "
+        "Lake's centre when the bbox holds it)",
+    )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--stac-url", default=None, help="a STAC API (default Planetary Computer)")
     src.add_argument("--sample", action="store_true", help="use the offline sample catalog")
@@ -225,20 +259,49 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("timeseries", help="lake area per year, one clear summer scene a year")
     p.add_argument("--bbox", nargs=4, type=float, required=True, metavar=("W", "S", "E", "N"))
     p.add_argument("--years", required=True, metavar="START-END", help="e.g. 1984-2024")
-    p.add_argument("--months", default="6-9", metavar="M1-M2",
-                   help="months of the year to search (default 6-9: June-September)")
-    p.add_argument("--max-cloud", type=float, default=20.0, metavar="PCT",
-                   help="scene cloud cover limit, percent (default 20)")
-    p.add_argument("--resolution", type=float, default=30.0, metavar="M",
-                   help="pixel size in metres (default 30, Landsat's own)")
-    p.add_argument("--clusters", type=int, default=START_CLUSTERS, metavar="K",
-                   help=f"starting clusters (default {START_CLUSTERS}; mixed ones are split)")
-    p.add_argument("--min-observed", type=float, default=0.98, metavar="FRACTION",
-                   help="below this observed fraction of the lake's maximum extent a year is "
-                   "flagged partial (default 0.98)")
-    p.add_argument("--workers", type=int, default=0, metavar="N",
-                   help="run the years on a local dask cluster of N workers (default 0: dask's "
-                   "threaded scheduler)")
+    p.add_argument(
+        "--months",
+        default="6-9",
+        metavar="M1-M2",
+        help="months of the year to search (default 6-9: June-September)",
+    )
+    p.add_argument(
+        "--max-cloud",
+        type=float,
+        default=20.0,
+        metavar="PCT",
+        help="scene cloud cover limit, percent (default 20)",
+    )
+    p.add_argument(
+        "--resolution",
+        type=float,
+        default=30.0,
+        metavar="M",
+        help="pixel size in metres (default 30, Landsat's own)",
+    )
+    p.add_argument(
+        "--clusters",
+        type=int,
+        default=START_CLUSTERS,
+        metavar="K",
+        help=f"starting clusters (default {START_CLUSTERS}; mixed ones are split)",
+    )
+    p.add_argument(
+        "--min-observed",
+        type=float,
+        default=0.98,
+        metavar="FRACTION",
+        help="below this observed fraction of the lake's maximum extent a year is "
+        "flagged partial (default 0.98)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run the years on a local dask cluster of N workers (default 0: dask's "
+        "threaded scheduler)",
+    )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--stac-url", default=None, help="a STAC API (e.g. Planetary Computer's)")
     src.add_argument("--sample", action="store_true", help="use the offline sample catalog")
@@ -256,10 +319,26 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``lakeml`` command; returns the exit code.
 
-    Example
+    Parameters
+    ----------
+    argv : sequence of str or None
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
     -------
-    >>> main(["sample", "build"])  # doctest: +SKIP
-    0
+    int
+        0 success, 1 runtime failure, 2 bad input, 130 interrupted.
+
+    Examples
+    --------
+    Bad input is refused before any work, with exit code 2 (the message goes to stderr):
+
+    >>> import contextlib
+    >>> with contextlib.redirect_stderr(sys.stdout):
+    ...     main(["change", "--bbox", "-118.57", "38.54", "-118.89", "38.84", "--before",
+    ...           "1988-06-01/1988-09-30", "--after", "2017-06-01/2017-09-30", "--out", "x"])
+    lakeml: error: bbox west (-118.57) must be less than east (-118.89): the order is W S E N
+    2
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -270,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lakeml: interrupted", file=sys.stderr)
         return 130
-    except (BadInput, ValueError) as err:
+    except BadInput as err:
         if args.debug:
             _print_traceback(err)
         print(f"lakeml: error: {describe(err)}", file=sys.stderr)

@@ -50,6 +50,8 @@ from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
+from lakeml.checks import check_n_clusters
+
 CHUNK_ROWS = 262_144
 """Target rows per dask block: few large blocks keep the scheduler's overhead negligible."""
 
@@ -69,14 +71,30 @@ class NystromModel:
 
     Attributes
     ----------
-    landmark_index : positions of the ``n_components`` landmark rows in the input (sorted).
-    landmarks : the landmark rows, float32, shape ``(n_components, n_features)``.
-    gamma : the rbf kernel coefficient used.
-    weights : float32 ``(n_components, n_clusters)`` projection ``d1 U[:, :k] / sqrt(S[:k])``.
-    eigenvalues : the ``n_clusters`` leading singular values of ``A2`` (dask-ml's
-        ``eigenvalues_``).
-    n_valid : number of valid (finite) rows the degrees were summed over.
-    seed : the integer seed drawn first from ``random_state`` (dask-ml's k-means seed).
+    landmark_index : np.ndarray
+        Positions of the ``n_components`` landmark rows in the input (sorted).
+    landmarks : np.ndarray
+        The landmark rows, float32, shape ``(n_components, n_features)``.
+    gamma : float
+        The rbf kernel coefficient used.
+    weights : np.ndarray
+        float32 ``(n_components, n_clusters)`` projection ``d1 U[:, :k] / sqrt(S[:k])``.
+    eigenvalues : np.ndarray
+        The ``n_clusters`` leading singular values of ``A2`` (dask-ml's ``eigenvalues_``).
+    n_valid : int
+        Number of valid (finite) rows the degrees were summed over.
+    seed : int
+        The integer seed drawn first from ``random_state`` (dask-ml's k-means seed).
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).normal(size=(200, 3))
+    >>> X[3] = np.nan  # a masked row: never a landmark, not in the sums
+    >>> model = fit_nystrom(X, n_clusters=2, n_components=20)
+    >>> model.landmarks.shape, model.weights.shape, model.n_valid, round(model.gamma, 4)
+    ((20, 3), (20, 2), 199, 0.3333)
+    >>> bool(np.allclose(X[model.landmark_index], model.landmarks)), 3 in model.landmark_index
+    (True, False)
     """
 
     landmark_index: np.ndarray
@@ -171,10 +189,7 @@ def _nearest(emb: np.ndarray, centres: np.ndarray) -> np.ndarray:
 
 
 def _check_params(n_clusters: int, n_components: int, gamma: float | None) -> None:
-    if isinstance(n_clusters, bool) or not isinstance(n_clusters, int | np.integer):
-        raise ValueError(f"n_clusters must be an integer >= 2, got {n_clusters!r}")
-    if n_clusters < 2:
-        raise ValueError(f"n_clusters must be >= 2, got {n_clusters}")
+    check_n_clusters(n_clusters, "n_clusters")
     if isinstance(n_components, bool) or not isinstance(n_components, int | np.integer):
         raise ValueError(f"n_components must be an integer, got {n_components!r}")
     if n_components < n_clusters:
@@ -211,7 +226,7 @@ def _as_blocks(X: Any, chunk_rows: int) -> da.Array:
 def _draw(
     valid: np.ndarray, n_components: int, random_state: Any, kmeans_samples: int
 ) -> tuple[int, np.ndarray, np.ndarray]:
-    """The seed, the landmark rows (drawn as dask-ml draws them) and the k-means subsample.
+    """Draw the seed, the landmark rows (as dask-ml draws them) and the k-means subsample.
 
     All from ``random_state`` and the valid-row mask only: the result does not depend on
     chunks or scheduler. Positions are sorted indices into the input rows.
@@ -252,7 +267,7 @@ def _rhs_task(picks: list[tuple[np.ndarray, np.ndarray]], gamma: float) -> np.nd
 def _solve(
     landmarks: np.ndarray, degree: np.ndarray, gamma: float, n_clusters: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ``m x m`` algebra, in float64: ``W = d1 U[:, :k] / sqrt(S[:k])`` and ``S[:k]``."""
+    """Do the ``m x m`` algebra in float64: ``W = d1 U[:, :k] / sqrt(S[:k])`` and ``S[:k]``."""
     l64 = landmarks.astype(np.float64)
     A = np.exp(-gamma * ((l64[:, None, :] - l64[None, :, :]) ** 2).sum(-1))
     d1_si = 1.0 / np.sqrt(degree)
@@ -327,7 +342,7 @@ def _fit_graph(
     n_init: int = 0,
     kmeans_samples: int = 0,
 ) -> tuple[Delayed, list[Delayed]]:
-    """The fit as one dask graph on the persisted blocks of ``X``: (fitted task, blocks).
+    """Build the fit as one dask graph on the persisted blocks of ``X``: (fitted, blocks).
 
     Per block, take its landmark and subsample rows; then per block the degrees (pass 1);
     then one small task for the ``m x m`` algebra and k-means. No round trip to the client
@@ -376,7 +391,7 @@ def fit_nystrom(
     n_clusters: int = 4,
     n_components: int = 100,
     gamma: float | None = None,
-    random_state: Any = 0,
+    random_state: int | np.random.RandomState | None = 0,
     chunk_rows: int = CHUNK_ROWS,
 ) -> NystromModel:
     """Fit the Nystrom spectral embedding of the rows of ``X`` (2-D, dask or numpy).
@@ -384,12 +399,39 @@ def fit_nystrom(
     Rows with a NaN (or any non-finite value) are masked: never landmarks, not in the sums.
     The maths and the landmarks are dask-ml's (see the module docstring).
 
-    Example
+    Parameters
+    ----------
+    X : array_like or dask.array.Array
+        2-D ``(n_samples, n_features)`` real numbers, any chunks if dask.
+    n_clusters : int
+        Number of leading eigenvectors kept (the clusters k-means would look for), >= 2.
+    n_components : int
+        Number of landmark rows of the Nystrom approximation (dask-ml's name), >=
+        ``n_clusters``.
+    gamma : float or None
+        rbf kernel coefficient, ``exp(-gamma * |x - y|^2)``; None means ``1 / n_features``.
+    random_state : int, numpy.random.RandomState or None
+        Picks the landmarks, as dask-ml does.
+    chunk_rows : int
+        Target rows per dask block.
+
+    Returns
     -------
+    NystromModel
+        The landmarks, the projection weights and what they were computed from.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not a non-empty 2-D array of real numbers, a parameter is out of range,
+        or fewer than ``n_components`` rows are valid.
+
+    Examples
+    --------
     >>> X = np.random.default_rng(0).normal(size=(1000, 3))
     >>> model = fit_nystrom(X, n_clusters=2, n_components=50)
-    >>> model.weights.shape, model.landmark_index.shape
-    ((50, 2), (50,))
+    >>> model.weights.shape, model.landmark_index.shape, model.n_valid
+    ((50, 2), (50,), 1000)
     """
     _check_params(n_clusters, n_components, gamma)
     with threadpool_limits(limits=1, user_api="blas"):
@@ -403,21 +445,48 @@ def nystrom_embedding(
     n_clusters: int = 4,
     n_components: int = 100,
     gamma: float | None = None,
-    random_state: Any = 0,
+    random_state: int | np.random.RandomState | None = 0,
     chunk_rows: int = CHUNK_ROWS,
 ) -> da.Array:
-    """The row-normalised ``(n, n_clusters)`` spectral embedding of the rows of ``X``, lazily.
+    """Embed the rows of ``X`` in ``n_clusters`` spectral dimensions (row-normalised), lazily.
 
     The valid-row mask is computed (and ``X`` persisted) now; the fit and the embedding are one
-    lazy dask graph. float32, NaN on masked rows. It equals the array dask-ml's k-means sees
-    (``U2``) up to the sign of each column.
+    lazy dask graph. It equals the array dask-ml's k-means sees (``U2``) up to the sign of
+    each column.
 
-    Example
+    Parameters
+    ----------
+    X : array_like or dask.array.Array
+        2-D ``(n_samples, n_features)`` real numbers, any chunks if dask.
+    n_clusters : int
+        Dimensions of the embedding (leading eigenvectors), >= 2.
+    n_components : int
+        Number of landmark rows of the Nystrom approximation, >= ``n_clusters``.
+    gamma : float or None
+        rbf kernel coefficient; None means ``1 / n_features``.
+    random_state : int, numpy.random.RandomState or None
+        Picks the landmarks, as dask-ml does.
+    chunk_rows : int
+        Target rows per dask block.
+
+    Returns
     -------
+    dask.array.Array
+        float32 ``(n_samples, n_clusters)``, each row of unit length; NaN on masked rows.
+
+    Raises
+    ------
+    ValueError
+        As for :func:`fit_nystrom`.
+
+    Examples
+    --------
     >>> X = np.random.default_rng(0).normal(size=(1000, 3))
+    >>> X[0] = np.nan
     >>> emb = nystrom_embedding(X, n_clusters=2, n_components=50).compute()
-    >>> emb.shape, bool(np.allclose((emb**2).sum(1), 1, atol=1e-5))
-    ((1000, 2), True)
+    >>> norms = (emb[1:] ** 2).sum(axis=1)
+    >>> emb.shape, bool(np.isnan(emb[0]).all()), bool(np.allclose(norms, 1, atol=1e-5))
+    ((1000, 2), True, True)
     """
     _check_params(n_clusters, n_components, gamma)
     with threadpool_limits(limits=1, user_api="blas"):
@@ -431,7 +500,7 @@ def spectral_clustering(
     n_clusters: int = 4,
     n_components: int = 100,
     gamma: float | None = None,
-    random_state: Any = 0,
+    random_state: int | np.random.RandomState | None = 0,
     *,
     n_init: int = 10,
     kmeans_samples: int = KMEANS_SAMPLES,
@@ -448,18 +517,26 @@ def spectral_clustering(
 
     Parameters
     ----------
-    samples : DataArray with a ``band`` dimension and one sample dimension (numpy or dask
-        backed, any chunks). Rows with a NaN are masked. Standardise the bands first.
-    n_clusters : number of clusters (>= 2).
-    n_components : number of landmark samples of the Nystrom approximation (dask-ml's name).
-    gamma : rbf kernel coefficient, ``exp(-gamma * |x - y|^2)``; None means ``1 / n_bands``
+    samples : xr.DataArray
+        2-D, a ``band`` dimension and one sample dimension (numpy or dask backed, any
+        chunks). Rows with a NaN are masked. Standardise the bands first.
+    n_clusters : int
+        Number of clusters (>= 2).
+    n_components : int
+        Number of landmark samples of the Nystrom approximation (dask-ml's name).
+    gamma : float or None
+        rbf kernel coefficient, ``exp(-gamma * |x - y|^2)``; None means ``1 / n_bands``
         (dask-ml's and scikit-learn's default).
-    random_state : int, ``numpy.random.RandomState`` or None. Picks the landmarks (as dask-ml
-        does), the k-means subsample and the k-means initialisation.
-    n_init : k-means++ restarts (scikit-learn ``KMeans``) on the subsample.
-    kmeans_samples : rows of the embedding k-means is fitted on (a seeded random subsample);
-        every row is then assigned to its nearest centre.
-    chunk_rows : target rows per dask block.
+    random_state : int, numpy.random.RandomState or None
+        Picks the landmarks (as dask-ml does), the k-means subsample and the k-means
+        initialisation.
+    n_init : int
+        k-means++ restarts (scikit-learn ``KMeans``) on the subsample.
+    kmeans_samples : int
+        Rows of the embedding k-means is fitted on (a seeded random subsample); every row is
+        then assigned to its nearest centre.
+    chunk_rows : int
+        Target rows per dask block.
 
     Returns
     -------
@@ -474,14 +551,19 @@ def spectral_clustering(
         Not 2-D, n_clusters < 2, n_components < n_clusters, every row masked, or fewer valid
         rows than ``n_components``.
 
-    Example
-    -------
+    Examples
+    --------
+    Two tight groups of 500 samples, one sample masked:
+
     >>> rng = np.random.default_rng(0)
     >>> X = np.concatenate([rng.normal(0, 0.1, (500, 3)), rng.normal(3, 0.1, (500, 3))])
+    >>> X[10] = np.nan
     >>> samples = xr.DataArray(X.astype("float32"), dims=("sample", "band"))
     >>> labels = spectral_clustering(samples, n_clusters=2, n_components=50)
-    >>> sorted(np.unique(labels).tolist()), bool(labels[0] != labels[-1])
-    ([0, 1], True)
+    >>> int(labels[10]), sorted(np.bincount(labels.values[labels.values >= 0]).tolist())
+    (-1, [499, 500])
+    >>> bool(labels[0] != labels[-1]), labels.name, labels.attrs["n_clusters"]
+    (True, 'cluster', 2)
     """
     if not isinstance(samples, xr.DataArray):
         raise ValueError(f"expected an xarray.DataArray (sample, band), got {type(samples)}")

@@ -8,28 +8,20 @@ and which value means "no data". ``qa_pixel`` flags fill, clouds and their shado
 
 from __future__ import annotations
 
-import contextvars
-import dataclasses
-import hashlib
-import json
-import logging
 import os
-import re
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Literal, cast
 
 import numpy as np
 import odc.stac
 import pystac
 import xarray as xr
-from odc.loader import RioDriver, RioReader
-from odc.loader.types import RasterSource
 
-from lakeml.files import atomic_write, sweep_temporary
-from lakeml.search import validate_bbox
+from lakeml.cache import cache_dir, read_cached, scene_key, write_cached
+from lakeml.checks import BadInput, check_choice, check_resolution, validate_bbox
+from lakeml.errors import install_log_filter
+from lakeml.signing import SigningDriver, sign
 
 REFLECTANCE_BANDS = ("coastal", "blue", "green", "red", "nir08", "swir16", "swir22")
 """Surface reflectance assets, in wavelength order (``coastal`` exists on Landsat 8/9 only)."""
@@ -63,16 +55,25 @@ GDAL_HTTP_OPTIONS = {
 """GDAL's own retry settings for COG reads over HTTP (5xx, timeouts). A value set in the
 environment under the same name (e.g. ``GDAL_HTTP_TIMEOUT=20``) takes precedence."""
 
-log = logging.getLogger(__name__)
-
 
 def gdal_options() -> dict[str, str]:
-    """The GDAL HTTP settings lakeml reads COGs with: :data:`GDAL_HTTP_OPTIONS`, environment first.
+    """Return the GDAL HTTP settings lakeml reads COGs with, the environment's first.
 
-    Example
+    Returns
     -------
-    >>> gdal_options()["GDAL_HTTP_MAX_RETRY"]  # doctest: +SKIP
-    '5'
+    dict of str to str
+        Each setting of :data:`GDAL_HTTP_OPTIONS`: the environment variable of that name if it
+        is set, else lakeml's default.
+
+    Examples
+    --------
+    ``GDAL_HTTP_TIMEOUT`` set in the environment wins; the other settings keep their default:
+
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"GDAL_HTTP_TIMEOUT": "20"}):
+    ...     options = gdal_options()
+    >>> options["GDAL_HTTP_TIMEOUT"], options["GDAL_HTTP_MAX_RETRY"]
+    ('20', '5')
     """
     return {key: os.environ.get(key, value) for key, value in GDAL_HTTP_OPTIONS.items()}
 
@@ -82,21 +83,38 @@ def configure_gdal() -> None:
 
     odc-stac captures these settings when a load is planned and ships them with the read tasks,
     so dask workers (a ``distributed.Client`` included) read with the same settings: nothing
-    needs registering on a cluster.
+    needs registering on a cluster. Signed URLs are kept out of rasterio's and odc-loader's log
+    lines (:func:`lakeml.errors.install_log_filter`).
 
-    Example
-    -------
+    Examples
+    --------
+    What odc-stac ships with each read task once lakeml has configured it:
+
+    >>> from odc.loader import RioDriver
     >>> configure_gdal()
+    >>> settings = RioDriver().capture_env()
+    >>> settings["GDAL_HTTP_MAX_RETRY"], settings["GDAL_DISABLE_READDIR_ON_OPEN"]
+    ('5', 'EMPTY_DIR')
     """
-    odc.stac.configure_rio(cloud_defaults=True, **gdal_options())
+    install_log_filter()
+    options: dict[str, Any] = gdal_options()  # GDAL settings, as configure_rio's **params
+    odc.stac.configure_rio(cloud_defaults=True, **options)
 
 
 def current_client() -> Any:
-    """The current ``distributed.Client`` (the default one), or None; never creates one.
+    """Return the current ``distributed.Client`` (the default one), or None; never create one.
 
-    Example
+    Returns
     -------
-    >>> current_client() is None  # doctest: +SKIP
+    distributed.Client or None
+        The client that ``distributed`` would use, or None when none is running (or
+        ``distributed`` is not installed).
+
+    Examples
+    --------
+    No client has been started here, and asking does not start one:
+
+    >>> current_client() is None
     True
     """
     try:
@@ -107,271 +125,40 @@ def current_client() -> Any:
         return None
 
 
-_BLOB_HOST = ".blob.core.windows.net"
-_SIGNED_QUERY = re.compile(
-    r"(?i)(?:\?|%3F)"  # a query string (maybe URL-encoded) ...
-    r"(?=(?:[^\s'\"<>]*?(?:&|%26))?(?:sig|se|skoid)(?:=|%3D))"  # ... that holds a signature
-    r"[^\s'\"<>)]*"
-)
-TOKEN_RETRIES = 3
-"""Tries at Planetary Computer's token service before a read fails (backoff 0, 1 s)."""
-
-TOKEN_TIMEOUT = 10.0
-"""Seconds to wait for the token service to connect, then to answer, before trying again."""
-
-
-def sign(url: str, refresh: bool = False) -> str:
-    """Sign a Planetary Computer blob URL with a SAS token; other URLs pass through unchanged.
-
-    Any old signature is dropped first. ``planetary_computer`` caches one token per storage
-    container and renews it a minute before it expires; ``refresh=True`` drops the cached token
-    and asks for a new one (used when the storage answered 403 to a token it thought valid).
-    lakeml calls this when each block is read (see :class:`SigningDriver`), so tokens are fresh
-    and signed URLs never sit in the STAC items, a dask graph or a notebook's output.
-
-    Parameters
-    ----------
-    url : an asset link, signed or not.
-    refresh : ask the token service for a new token instead of the cached one.
-
-    Returns
-    -------
-    The link with a current SAS token if it is on ``*.blob.core.windows.net``, else ``url``.
-
-    Example
-    -------
-    >>> sign("http://127.0.0.1:8000/data/x.TIF")
-    'http://127.0.0.1:8000/data/x.TIF'
-    """
-    base = url.split("?", 1)[0]
-    host = (urlsplit(base).hostname or "").lower()
-    if not host.endswith(_BLOB_HOST):
-        return url
-    from planetary_computer.utils import parse_blob_url
-
-    account, container = parse_blob_url(urlsplit(base))
-    return sign_with_token_service(base, account, container, refresh)
-
-
-def sign_with_token_service(url: str, account: str, container: str, refresh: bool = False) -> str:
-    """Append a SAS token for ``account``/``container`` from Planetary Computer's token service.
-
-    The service is ``planetary_computer``'s setting ``sas_url`` (environment variable
-    ``PC_SDK_SAS_URL``; its ``subscription_key`` is sent if set). Tokens are kept in
-    ``planetary_computer``'s own cache until a minute before they expire, or dropped with
-    ``refresh=True``. Unlike ``planetary_computer.sas.get_token``, a request that gets no answer
-    within :data:`TOKEN_TIMEOUT` seconds is retried (:data:`TOKEN_RETRIES` tries in all), then a
-    ``RuntimeError`` names the service. :func:`sign` uses this for ``*.blob.core.windows.net``.
-
-    Example
-    -------
-    >>> sign_with_token_service(  # doctest: +SKIP
-    ...     "https://landsateuwest.blob.core.windows.net/landsat-c2/x.TIF",
-    ...     "landsateuwest", "landsat-c2")
-    'https://landsateuwest.blob.core.windows.net/landsat-c2/x.TIF?st=...&se=...&sig=...'
-    """
-    from planetary_computer import sas
-    from planetary_computer.settings import Settings
-
-    settings = Settings.get()
-    service = f"{settings.sas_url}/{account}/{container}"
-    token = None if refresh else sas.TOKEN_CACHE.get(service)
-    if token is None or token.ttl() < 60:  # planetary_computer's own margin
-        try:
-            token = _fetch_token(service, settings.subscription_key)
-        except Exception as err:  # noqa: BLE001 - requests' many errors: one clear message
-            raise RuntimeError(
-                f"Planetary Computer's token service {service} gave no token "
-                f"({redact(str(err))[:200]}); try again later, or check PC_SDK_SAS_URL"
-            ) from None
-        sas.TOKEN_CACHE[service] = token
-    return f"{url.split('?', 1)[0]}?{token.token}"
-
-
-def _fetch_token(service: str, key: str | None) -> Any:
-    """One token from the service, with urllib3 retries on 5xx, 429, timeouts and drops."""
-    import requests
-    from planetary_computer.sas import SASToken
-    from requests.adapters import HTTPAdapter
-    from urllib3.util.retry import Retry
-
-    retry = Retry(
-        total=TOKEN_RETRIES - 1, backoff_factor=0.5, status_forcelist=(429, 500, 502, 503, 504)
-    )
-    with requests.Session() as session:
-        session.mount("http://", HTTPAdapter(max_retries=retry))
-        session.mount("https://", HTTPAdapter(max_retries=retry))
-        headers = {"Ocp-Apim-Subscription-Key": key} if key else None
-        response = session.get(service, headers=headers, timeout=TOKEN_TIMEOUT)
-        response.raise_for_status()
-        return SASToken(**response.json())
-
-
-def redact(text: str) -> str:
-    """Remove SAS signatures (``?st=...&se=...&sig=...``) from ``text``: for logs and messages.
-
-    A query string that holds ``sig``, ``se`` or ``skoid`` (also URL-encoded, as in GDAL's
-    ``/vsicurl?url=...``) is replaced; other query strings are kept.
-
-    Example
-    -------
-    >>> redact("HEAD https://a.blob.core.windows.net/c/x.TIF?st=1&se=2&sig=abc failed")
-    'HEAD https://a.blob.core.windows.net/c/x.TIF?<signature removed> failed'
-    >>> redact("https://h/api/stac/v1/search?limit=10&st=x")
-    'https://h/api/stac/v1/search?limit=10&st=x'
-    """
-    return _SIGNED_QUERY.sub("?<signature removed>", text)
-
-
-_RETRYING = contextvars.ContextVar("lakeml_retrying_403", default=False)
-_REFRESH_LOCK = threading.Lock()  # one token renewal at a time, shared by parallel reads
-_FORBIDDEN = re.compile(r"HTTP response code: 403\b|AuthenticationFailed")
-
-
-def _redact_record(record: logging.LogRecord) -> bool:
-    """Logging filter: no signed URL in a log line; no alarm for a 403 lakeml retries."""
-    try:
-        message = record.getMessage()
-    except Exception:  # noqa: BLE001 - a malformed record: let logging report it as usual
-        return True
-    clean = redact(message)
-    if _RETRYING.get() and record.levelno >= logging.ERROR and _FORBIDDEN.search(clean):
-        return False
-    if clean != message:
-        record.msg, record.args = clean, ()
-    return True
-
-
-def _install_log_filter() -> None:
-    """Put the filter on every rasterio and odc-loader logger (a logger's filters do not see
-    its children's records, so each one gets it). Idempotent."""
-    import rasterio  # noqa: F401 - its loggers exist once it is imported
-
-    names = [n for n in logging.root.manager.loggerDict if n.startswith(("rasterio", "odc."))]
-    for name in {*names, "odc.loader._rio", "rasterio._err", "rasterio._base", "rasterio._env"}:
-        logger = logging.getLogger(name)
-        if _redact_record not in logger.filters:
-            logger.addFilter(_redact_record)
-
-
-_install_log_filter()
-
-
-def describe_error(err: BaseException, limit: int = 5) -> str:
-    """One line for an error and the errors that caused it, without SAS signatures.
-
-    GDAL often names the file only in a cause, so the chain is kept; a cause hidden with
-    ``raise ... from None`` is left out.
-
-    Example
-    -------
-    >>> try:
-    ...     try:
-    ...         raise OSError("'/vsicurl/http://h/x.TIF?st=1&se=2&sig=abc' not recognized")
-    ...     except OSError as inner:
-    ...         raise RuntimeError("Read failed") from inner
-    ... except RuntimeError as err:
-    ...     print(describe_error(err))
-    Read failed <- '/vsicurl/http://h/x.TIF?<signature removed>' not recognized
-    """
-    parts: list[str] = []
-    seen: set[int] = set()
-    current: BaseException | None = err
-    while current is not None and id(current) not in seen and len(parts) < limit:
-        seen.add(id(current))
-        text = str(current).strip()
-        if text and text not in parts:
-            parts.append(text)
-        hidden = current.__suppress_context__  # raise ... from None
-        current = current.__cause__ or (None if hidden else current.__context__)
-    return redact(" <- ".join(parts)) or type(err).__name__
-
-
-def read_signed(
-    src: RasterSource, ctx: Any, signer: Callable[[str, bool], str], *args: Any, **kwargs: Any
-) -> Any:
-    """Read one block of ``src`` through rasterio with its URL signed now; re-sign once on 403.
-
-    A token can expire between the search and the read, or between planning a lazy load and
-    computing it (Planetary Computer's last about 45 minutes). The storage then answers 403:
-    if the link was signed, it is signed again (a new token, fetched once for all the blocks
-    that failed together) and the read retried once. Any read error is raised as a
-    ``RasterioIOError`` that names the file and the cause, never the signature.
-
-    Parameters
-    ----------
-    src : the odc-loader raster source (its ``uri`` is the unsigned link).
-    ctx : odc-loader's load context.
-    signer : ``signer(url, refresh)`` gives the link to read (see :func:`sign`).
-    *args, **kwargs : passed to ``odc.loader.RioReader.read``.
-
-    Example
-    -------
-    >>> read_signed(src, ctx, sign, cfg, geobox)  # doctest: +SKIP
-    """
-    from rasterio.errors import RasterioError, RasterioIOError, WindowEvaluationError
-
-    uri = signer(src.uri, False)
-    signed = uri != src.uri
-    for retry in (False, True):
-        token = _RETRYING.set(signed and not retry)
-        try:
-            return RioReader(dataclasses.replace(src, uri=uri), ctx).read(*args, **kwargs)
-        except (RasterioError, WindowEvaluationError) as err:
-            what = describe_error(err)
-            if signed and not retry and _FORBIDDEN.search(what):
-                log.info("HTTP 403 on %s: signing it again and retrying", redact(src.uri))
-                with _REFRESH_LOCK:  # parallel reads that failed together renew the token once
-                    again = signer(src.uri, False)
-                    uri = again if again != uri else signer(src.uri, True)
-                continue
-            if signed and _FORBIDDEN.search(what):
-                what += " even with a freshly signed URL: the token service's tokens are refused"
-            raise RasterioIOError(f"{what} (reading {redact(src.uri)})") from None
-        finally:
-            _RETRYING.reset(token)
-    raise AssertionError("unreachable")
-
-
-class SigningDriver(RioDriver):
-    """odc-stac's rasterio reader, with each block's URL signed when it is read.
-
-    odc-stac's ``patch_url`` signs URLs when the load is planned; a lazy load computed later
-    would then carry a token that may have expired. This driver keeps the unsigned URL in the
-    dask graph and signs it in the task (:func:`read_signed`). It pickles, so it works on a
-    ``distributed`` cluster.
-
-    Example
-    -------
-    >>> odc.stac.load([item], bands=["red"], driver=SigningDriver(sign))  # doctest: +SKIP
-    """
-
-    def __init__(self, signer: Callable[[str, bool], str] = sign) -> None:
-        super().__init__()
-        self.signer = signer
-
-    def open(self, src: RasterSource, ctx: Any) -> Any:
-        """A reader of ``src`` that signs its link at each read (odc-loader's driver API)."""
-        return _SignedReader(src, ctx, self.signer)
-
-
-@dataclasses.dataclass
-class _SignedReader:
-    src: RasterSource
-    ctx: Any
-    signer: Callable[[str, bool], str]
-
-    def read(self, *args: Any, **kwargs: Any) -> Any:
-        return read_signed(self.src, self.ctx, self.signer, *args, **kwargs)
-
-
 def data_bands(item: pystac.Item, thermal: bool = False) -> list[str]:
     """Return the item's reflectance asset keys (and thermal ones if ``thermal``), in band order.
 
-    Example
+    Parameters
+    ----------
+    item : pystac.Item
+        A ``landsat-c2-l2`` item.
+    thermal : bool
+        Also list the surface temperature assets (:data:`THERMAL_BANDS`).
+
+    Returns
     -------
-    >>> data_bands(item_landsat5)  # doctest: +SKIP
-    ['blue', 'green', 'red', 'nir08', 'swir16', 'swir22']
+    list of str
+        The keys of :data:`REFLECTANCE_BANDS` (then of :data:`THERMAL_BANDS`) that the item has.
+
+    Examples
+    --------
+    A real Landsat 9 item, as Planetary Computer serves it (stored with lakeml's tests):
+
+    >>> import json
+    >>> import lakeml
+    >>> path = Path(lakeml.__file__).parents[1] / "tests/data/landsat-c2-l2-pc.json"
+    >>> item = pystac.Item.from_dict(json.loads(path.read_text())[0])
+    >>> data_bands(item, thermal=True)
+    ['coastal', 'blue', 'green', 'red', 'nir08', 'swir16', 'swir22', 'lwir11']
+
+    A Landsat 5 item has no ``coastal`` band, and its thermal band is ``lwir``:
+
+    >>> import datetime as dt
+    >>> tm = pystac.Item("LT05_DEMO", None, None, dt.datetime(1988, 8, 1), {})
+    >>> for key in ("qa_pixel", "blue", "green", "red", "nir08", "swir16", "swir22", "lwir"):
+    ...     tm.add_asset(key, pystac.Asset(f"{key}.tif"))
+    >>> data_bands(tm), data_bands(tm, thermal=True)[-1]
+    (['blue', 'green', 'red', 'nir08', 'swir16', 'swir22'], 'lwir')
     """
     names = REFLECTANCE_BANDS + (THERMAL_BANDS if thermal else ())
     return [b for b in names if b in item.assets]
@@ -384,40 +171,101 @@ def _raster_band(item: pystac.Item, band: str) -> dict[str, Any]:
 
 
 def qa_bits(flags: Iterable[str]) -> int:
-    """The ``qa_pixel`` bit mask of ``flags``; ``ValueError`` names an unknown flag.
+    """Return the ``qa_pixel`` bit mask of ``flags``.
+
+    Parameters
+    ----------
+    flags : iterable of str
+        Names of :data:`QA_BITS`.
+
+    Returns
+    -------
+    int
+        ``1 << bit`` of each flag, or-ed together.
+
+    Raises
+    ------
+    BadInput
+        A flag that is not in :data:`QA_BITS` (a ``ValueError``; the message lists them).
 
     Examples
     --------
     >>> qa_bits(["fill", "cloud"])
     9
+    >>> bin(qa_bits(MASK_BITS))
+    '0b11111'
+    >>> qa_bits(["clouds"])
+    Traceback (most recent call last):
+    ...
+    lakeml.checks.BadInput: unknown qa_pixel flag 'clouds': choose from fill, dilated_cloud, ...
     """
     bits = 0
     for flag in flags:
-        if flag not in QA_BITS:
-            raise ValueError(f"unknown qa_pixel flag {flag!r}: choose from {', '.join(QA_BITS)}")
+        check_choice(flag, QA_BITS, "qa_pixel flag")
         bits |= 1 << QA_BITS[flag]
     return bits
 
 
 def qa_mask(qa: xr.DataArray, flags: Iterable[str] = MASK_BITS) -> xr.DataArray:
-    """True where any of the ``qa_pixel`` ``flags`` is set (pixels to drop).
+    """Mark the pixels where any of the ``qa_pixel`` ``flags`` is set (the pixels to drop).
 
-    Example
+    Parameters
+    ----------
+    qa : xr.DataArray
+        ``qa_pixel`` values.
+    flags : iterable of str
+        The flags that make a pixel unusable (default :data:`MASK_BITS`: fill, clouds and
+        cloud shadows).
+
+    Returns
     -------
-    >>> qa = xr.DataArray(np.array([1, 64, 8 | 64], dtype="uint16"))
+    xr.DataArray
+        Boolean, named ``masked``: True where any of ``flags`` is set.
+
+    Raises
+    ------
+    BadInput
+        An unknown flag.
+
+    Examples
+    --------
+    Collection 2 codes for fill, clear land, clear water, cloud and cloud shadow:
+
+    >>> qa = xr.DataArray(np.array([1, 21824, 21952, 22280, 23888], dtype="uint16"))
     >>> qa_mask(qa).values.tolist()
-    [True, False, True]
+    [True, False, False, True, True]
+    >>> qa_mask(qa, ["fill"]).values.tolist()
+    [True, False, False, False, False]
     """
     out = (qa.astype("uint16") & np.uint16(qa_bits(flags))) != 0
     return out.rename("masked")
 
 
 def qa_flag(qa: xr.DataArray, flag: str) -> xr.DataArray:
-    """True where one ``qa_pixel`` flag is set, e.g. ``"water"`` (the USGS water flag).
+    """Mark the pixels where one ``qa_pixel`` flag is set, e.g. ``"water"`` (USGS's water flag).
 
-    Example
+    Parameters
+    ----------
+    qa : xr.DataArray
+        ``qa_pixel`` values.
+    flag : str
+        A name of :data:`QA_BITS`.
+
+    Returns
     -------
-    >>> qa_flag(xr.DataArray(np.array([128 | 64, 64], dtype="uint16")), "water").values.tolist()
+    xr.DataArray
+        Boolean: True where ``flag`` is set.
+
+    Raises
+    ------
+    BadInput
+        An unknown flag.
+
+    Examples
+    --------
+    Collection 2 codes for clear water and clear land:
+
+    >>> qa_flag(xr.DataArray(np.array([21952, 21824], dtype="uint16")), "water").values.tolist()
     [True, False]
     """
     return (qa.astype("uint16") & np.uint16(qa_bits([flag]))) != 0
@@ -429,11 +277,48 @@ def scale(ds: xr.Dataset, item: pystac.Item) -> xr.Dataset:
     Reflectance bands become float32 reflectance, thermal bands float32 kelvin; the
     ``nodata`` value becomes NaN. ``qa_pixel`` (no scale) is left as it is.
 
-    Example
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Digital numbers, one variable per asset (as odc-stac loads them).
+    item : pystac.Item
+        The scene's item: each asset's ``raster:bands`` gives ``scale``, ``offset``,
+        ``nodata`` (and ``unit``).
+
+    Returns
     -------
-    >>> scaled = scale(raw, item)  # doctest: +SKIP
-    >>> float(scaled.red.max()) < 1.7  # doctest: +SKIP
-    True
+    xr.Dataset
+        The same variables, coordinates and attrs; the scaled ones float32 with attrs
+        ``units``, ``long_name`` (the asset's title), ``scale`` and ``offset``.
+
+    Examples
+    --------
+    An item whose ``red`` and ``lwir11`` assets carry Collection 2's scaling, and a 2 x 3
+    scene of digital numbers (0 is no data):
+
+    >>> import datetime as dt
+    >>> item = pystac.Item("LC08_DEMO", None, None, dt.datetime(2017, 7, 1), {})
+    >>> item.add_asset("red", pystac.Asset("red.tif", title="Red Band", extra_fields={
+    ...     "raster:bands": [{"scale": 2.75e-5, "offset": -0.2, "nodata": 0}]}))
+    >>> item.add_asset("lwir11", pystac.Asset("lwir11.tif", extra_fields={
+    ...     "raster:bands": [{"unit": "kelvin", "scale": 0.00341802, "offset": 149.0,
+    ...                       "nodata": 0}]}))
+    >>> raw = xr.Dataset({
+    ...     "red": (("y", "x"), np.array([[0, 7273, 10909], [14545, 25455, 43636]], "uint16")),
+    ...     "lwir11": (("y", "x"), np.array([[0, 38000, 40000], [42000, 44000, 46000]], "uint16")),
+    ...     "qa_pixel": (("y", "x"), np.full((2, 3), 21824, "uint16")),
+    ... })
+    >>> scaled = scale(raw, item)
+    >>> print(scaled.red.values.round(3))
+    [[nan 0.  0.1]
+     [0.2 0.5 1. ]]
+    >>> print(scaled.lwir11.values.round(1))
+    [[  nan 278.9 285.7]
+     [292.6 299.4 306.2]]
+    >>> scaled.red.attrs
+    {'units': '1', 'long_name': 'Red Band', 'scale': 2.75e-05, 'offset': -0.2}
+    >>> scaled.lwir11.attrs["units"], scaled.qa_pixel.dtype.name
+    ('kelvin', 'uint16')
     """
     out = {}
     for name, da in ds.data_vars.items():
@@ -476,47 +361,103 @@ def load_scene(
 
     Parameters
     ----------
-    item : the STAC item.
-    bbox : (W, S, E, N) in degrees.
-    bands : asset keys; default the item's reflectance bands. ``qa_pixel`` is always loaded
-        when the item has it.
-    resolution : pixel size in metres (30 is native; coarser reads the COG overviews).
-    chunks : dask chunks (default one 2048 x 2048 block per band).
-    mask : ``qa_pixel`` flags to mask (see :data:`MASK_BITS`); pass ``()`` to keep every pixel.
+    item : pystac.Item
+        The scene's STAC item.
+    bbox : sequence of float
+        ``(W, S, E, N)`` in degrees.
+    bands : sequence of str or None
+        Asset keys; default the item's reflectance bands (:func:`data_bands`). ``qa_pixel`` is
+        always loaded when the item has it.
+    resolution : float
+        Pixel size in metres (30 is native; coarser reads the COG overviews).
+    chunks : dict of str to int or None
+        Dask chunks (default one 2048 x 2048 block per band).
+    mask : iterable of str
+        ``qa_pixel`` flags to mask (see :data:`MASK_BITS`); pass ``()`` to keep every pixel.
         An item without a ``qa_pixel`` asset (e.g. a real scene of :mod:`lakeml.real_scenes`
         whose source had no QA band) is masked by nodata only: there is nothing to mask the
         flags with, so asking for them is fine and masks nothing.
-    geobox : an odc-geo ``GeoBox`` to load onto instead of ``bbox``/``resolution``
-        (use it to put two dates on one grid).
-    cache : ``True`` to keep the downloaded pixels in :func:`cache_dir` (or a folder given as a
-        path), keyed by item, bands and grid: a rerun or a restarted notebook reads them from
-        disk instead of downloading them again. The read is then done at load time, not lazily.
-    signer : ``signer(url, refresh)`` returns the URL to read (default :func:`sign`, Planetary
-        Computer's SAS tokens; other URLs pass through).
+    geobox : odc.geo.geobox.GeoBox or None
+        A grid to load onto instead of ``bbox``/``resolution`` (use it to put two dates on one
+        grid).
+    cache : bool, str or os.PathLike
+        ``True`` to keep the downloaded pixels in :func:`lakeml.cache.cache_dir` (or a folder
+        given as a path), keyed by item, bands and grid: a rerun or a restarted notebook reads
+        them from disk instead of downloading them again. The read is then done at load time,
+        not lazily.
+    signer : callable
+        ``signer(url, refresh)`` returns the URL to read (default :func:`lakeml.signing.sign`,
+        Planetary Computer's SAS tokens; other URLs pass through).
 
     Returns
     -------
-    xr.Dataset with dims (y, x), one float32 variable per band, ``qa_pixel`` (uint16; only if
-    the item has it), a ``valid`` boolean mask, the scene's ``time`` as a scalar coordinate and
-    its CRS. ``attrs``: ``item_id``, ``platform``, ``datetime``, ``masked_flags`` (the flags
-    actually masked: empty without QA) and ``qa_available`` (1 if ``qa_pixel`` was loaded, 0 if
-    the item has none and only nodata was masked).
+    xr.Dataset
+        Dims (y, x), one float32 variable per band, ``qa_pixel`` (uint16; only if the item has
+        it), a ``valid`` boolean mask, the scene's ``time`` as a scalar coordinate and its CRS.
+        ``attrs``: ``item_id``, ``platform``, ``datetime``, ``masked_flags`` (the flags actually
+        masked: empty without QA) and ``qa_available`` (1 if ``qa_pixel`` was loaded, 0 if the
+        item has none and only nodata was masked).
 
-    Example
-    -------
-    >>> ds = load_scene(item, WALKER_LAKE_BBOX)  # doctest: +SKIP
-    >>> ds.odc.crs  # doctest: +SKIP
-    CRS('EPSG:32611')
+    Raises
+    ------
+    BadInput
+        A bad bbox, resolution or ``qa_pixel`` flag, or a band the item has no asset for (the
+        message names the bands it has).
+    rasterio.errors.RasterioIOError
+        A block could not be read (when the data is computed, or at once with ``cache``): the
+        message names the file and the cause, without any SAS signature.
+
+    Examples
+    --------
+    A scene whose COGs are local files (Planetary Computer's are read the same way, over
+    HTTP): a ``red`` band and its ``qa_pixel`` on a 2 x 3 grid of 30 m pixels in UTM zone 11N.
+
+    >>> import datetime as dt
+    >>> import tempfile
+    >>> from odc.geo import geom
+    >>> from odc.geo.geobox import GeoBox
+    >>> from odc.geo.xr import wrap_xr
+    >>> bbox = (-118.71, 38.70, -118.709, 38.7005)
+    >>> area = geom.box(*bbox, "EPSG:4326")
+    >>> grid = GeoBox.from_geopolygon(area, resolution=30, crs="EPSG:32611")
+    >>> item = pystac.Item(
+    ...     "LC08_DEMO", area.json, list(bbox), dt.datetime(2017, 7, 1),
+    ...     {"platform": "landsat-8", "proj:epsg": 32611, "proj:shape": [2, 3],
+    ...      "proj:transform": list(grid.transform)[:6]},
+    ...     stac_extensions=["https://stac-extensions.github.io/projection/v1.1.0/schema.json"])
+    >>> pixels = {  # digital numbers and their raster:bands; qa_pixel 1 is fill, 22280 cloud
+    ...     "red": ([[0, 9091, 9455], [10000, 10364, 10727]],
+    ...             {"scale": 2.75e-5, "offset": -0.2, "nodata": 0}),
+    ...     "qa_pixel": ([[1, 21824, 21952], [21824, 22280, 21824]], {"nodata": 1}),
+    ... }
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> for key, (dn, info) in pixels.items():
+    ...     path = f"{folder.name}/{key}.tif"
+    ...     _ = wrap_xr(np.array(dn, dtype="uint16"), grid).odc.write_cog(path)
+    ...     item.add_asset(key, pystac.Asset(path, extra_fields={
+    ...         "raster:bands": [{**info, "data_type": "uint16"}]}))
+    >>> ds = load_scene(item, bbox, bands=["red"])
+    >>> ds.odc.crs.epsg, ds.attrs["item_id"], ds.attrs["qa_available"]
+    (32611, 'LC08_DEMO', 1)
+    >>> print(ds.red.values.round(3))  # reflectance; NaN at the fill and the cloud
+    [[  nan 0.05  0.06 ]
+     [0.075   nan 0.095]]
+    >>> print(ds.valid.values)
+    [[False  True  True]
+     [ True False  True]]
+    >>> folder.cleanup()
     """
     bbox = validate_bbox(bbox)
+    if geobox is None:
+        check_resolution(resolution)
     bands = list(bands) if bands is not None else data_bands(item)
     if not bands:
-        raise ValueError(f"item {item.id} has no reflectance band assets; pass bands=[...]")
+        raise BadInput(f"item {item.id} has no reflectance band assets; pass bands=[...]")
     has_qa = "qa_pixel" in item.assets
     qa_band = ["qa_pixel"] if has_qa else []
     missing = [b for b in [*bands, *qa_band] if b not in item.assets]
     if missing:
-        raise ValueError(
+        raise BadInput(
             f"item {item.id} ({item.properties.get('platform')}) has no asset {missing[0]!r}; "
             f"it has {', '.join(data_bands(item, thermal=True))}. Use bands both missions "
             f"share, e.g. {', '.join(SHARED_BANDS)}"
@@ -529,20 +470,20 @@ def load_scene(
         folder = cache_dir() if cache is True else Path(cache)
         path = folder / f"{item.id}_{scene_key(item, bands, where)}.tif"
     if path is not None and path.exists():
-        raw = _read_cached(path, chunks)
+        raw = read_cached(path, chunks)
     else:
         configure_gdal()
         raw = odc.stac.load(
             [item],
             bands=[*bands, *qa_band],
-            chunks=chunks,
+            chunks=cast("dict[str, int | Literal['auto']]", chunks),  # dict is invariant
             resampling={"qa_pixel": "nearest", "*": "nearest"},
             driver=SigningDriver(signer),
             **where,
         ).isel(time=0)
         if path is not None:
-            _write_cached(raw, path)
-            raw = _read_cached(path, chunks)
+            write_cached(raw, path)
+            raw = read_cached(path, chunks)
     ds = scale(raw, item)
     if not has_qa:
         qa_bits(flags)  # an unknown flag is still an error, though there is nothing to mask
@@ -567,86 +508,6 @@ def load_scene(
     return ds
 
 
-CACHE_VERSION = "1"
-"""Bump to invalidate every cached scene (e.g. when what is cached changes)."""
-
-
-def cache_dir() -> Path:
-    """Folder of cached scenes: ``$LAKEML_CACHE_DIR``, else ``~/.cache/lakeml/scenes``.
-
-    Example
-    -------
-    >>> cache_dir().name  # doctest: +SKIP
-    'scenes'
-    """
-    env = os.environ.get("LAKEML_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "lakeml" / "scenes"
-
-
-def scene_key(item: pystac.Item, bands: Sequence[str], where: dict[str, Any]) -> str:
-    """A short hash of what defines a loaded scene: item, bands, grid (bbox + resolution or geobox).
-
-    Example
-    -------
-    >>> scene_key(item, ["red"], {"bbox": (0, 0, 1, 1), "resolution": 30})  # doctest: +SKIP
-    '3f1c2a9b0d4e5f60'
-    """
-    spec = {
-        "v": CACHE_VERSION,
-        "item": item.id,
-        "updated": item.properties.get("updated") or item.properties.get("created"),
-        "bands": list(bands),
-        "where": {k: repr(v) for k, v in sorted(where.items())},
-    }
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _write_cached(raw: xr.Dataset, path: Path) -> None:
-    """Write the raw (uint16) bands as one deflated GeoTIFF, to a temporary name then renamed."""
-    import rasterio
-
-    names = list(raw.data_vars)
-    data = raw.to_array("band").values  # the download happens here
-    gbox = raw.odc.geobox
-    profile = {
-        "driver": "GTiff", "width": gbox.width, "height": gbox.height, "count": len(names),
-        "dtype": str(data.dtype), "crs": str(gbox.crs), "transform": gbox.transform,
-        "compress": "deflate", "predictor": 2, "tiled": True, "blockxsize": 512,
-        "blockysize": 512,
-    }
-    sweep_temporary(path.parent)  # left by runs killed mid-write
-
-    def write(tmp: str) -> None:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(data)
-            dst.descriptions = tuple(names)
-            for i, name in enumerate(names, 1):
-                nodata = raw[name].attrs.get("nodata")
-                dst.update_tags(i, name=name, nodata="" if nodata is None else str(nodata))
-            dst.update_tags(time=str(raw.time.values) if "time" in raw.coords else "")
-
-    atomic_write(path, write)
-
-
-def _read_cached(path: Path, chunks: dict[str, int]) -> xr.Dataset:
-    import rasterio
-    import rioxarray
-
-    with rasterio.open(path) as src:
-        tags = [src.tags(i) for i in range(1, src.count + 1)]
-        when = src.tags().get("time", "")
-    arr = rioxarray.open_rasterio(path, chunks={"band": 1, **chunks}, lock=False)
-    out = {}
-    for i, tag in enumerate(tags):
-        da = arr.isel(band=i, drop=True)
-        da.attrs = {"nodata": int(tag["nodata"])} if tag.get("nodata") else {}
-        out[tag["name"]] = da
-    ds = xr.Dataset(out)
-    if when:
-        ds = ds.assign_coords(time=np.datetime64(when))
-    return ds
-
-
 def masked_fraction(
     item: pystac.Item,
     bbox: Sequence[float],
@@ -654,37 +515,140 @@ def masked_fraction(
     flags: Iterable[str] = MASK_BITS,
     signer: Callable[[str, bool], str] = sign,
 ) -> float:
-    """Fraction of the bbox that ``qa_pixel`` marks as fill, cloud or shadow in this scene.
+    """Measure the fraction of the bbox that ``qa_pixel`` marks as fill, cloud or shadow.
 
     Reads only ``qa_pixel``, at a coarse ``resolution`` (COG overviews), so it is cheap.
 
-    Example
+    Parameters
+    ----------
+    item : pystac.Item
+        The scene; it must have a ``qa_pixel`` asset.
+    bbox : sequence of float
+        ``(W, S, E, N)`` in degrees.
+    resolution : float
+        Pixel size in metres of the read (300: a hundredth of the pixels of a 30 m read).
+    flags : iterable of str
+        The ``qa_pixel`` flags that count as masked (default :data:`MASK_BITS`).
+    signer : callable
+        ``signer(url, refresh)`` returns the URL to read (default :func:`lakeml.signing.sign`).
+
+    Returns
     -------
-    >>> masked_fraction(item, WALKER_LAKE_BBOX)  # doctest: +SKIP
-    0.031
+    float
+        The masked fraction, 0-1 (pixels outside the scene are fill: masked).
+
+    Raises
+    ------
+    BadInput
+        The item has no ``qa_pixel`` asset, or an unknown flag.
+
+    Examples
+    --------
+    A scene whose ``qa_pixel`` COG is a local file, cloudy (22280) over the northern 40 of its
+    76 rows of 30 m pixels, clear land (21824) elsewhere:
+
+    >>> import datetime as dt
+    >>> import tempfile
+    >>> from odc.geo import geom
+    >>> from odc.geo.geobox import GeoBox
+    >>> from odc.geo.xr import wrap_xr
+    >>> bbox = (-118.72, 38.69, -118.70, 38.71)
+    >>> area = geom.box(*bbox, "EPSG:4326")
+    >>> grid = GeoBox.from_geopolygon(area, resolution=30, crs="EPSG:32611")
+    >>> grid.shape
+    Shape2d(x=60, y=76)
+    >>> item = pystac.Item(
+    ...     "LC08_DEMO", area.json, list(bbox), dt.datetime(2017, 7, 1),
+    ...     {"proj:epsg": 32611, "proj:shape": list(grid.shape),
+    ...      "proj:transform": list(grid.transform)[:6]},
+    ...     stac_extensions=["https://stac-extensions.github.io/projection/v1.1.0/schema.json"])
+    >>> qa = np.full(grid.shape, 21824, dtype="uint16")
+    >>> qa[:40] = 22280
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> _ = wrap_xr(qa, grid).odc.write_cog(f"{folder.name}/qa_pixel.tif")
+    >>> item.add_asset("qa_pixel", pystac.Asset(f"{folder.name}/qa_pixel.tif"))
+    >>> masked_fraction(item, bbox)  # a few 300 m pixels
+    0.5
+    >>> round(masked_fraction(item, bbox, resolution=30), 3)  # every pixel: 40 / 76
+    0.526
+    >>> folder.cleanup()
     """
-    bbox = validate_bbox(bbox)
     if "qa_pixel" not in item.assets:
-        raise ValueError(f"item {item.id} has no qa_pixel asset to measure clouds with")
+        raise BadInput(f"item {item.id} has no qa_pixel asset to measure clouds with")
     configure_gdal()
+    w, s, e, n = bbox
     qa = odc.stac.load(
-        [item], bands=["qa_pixel"], bbox=bbox, resolution=resolution,
-        resampling="nearest", chunks=None, driver=SigningDriver(signer),
+        [item],
+        bands=["qa_pixel"],
+        bbox=(w, s, e, n),
+        resolution=resolution,
+        resampling="nearest",
+        chunks=None,
+        driver=SigningDriver(signer),
     ).qa_pixel.isel(time=0)
     return float(qa_mask(qa, flags).mean())
 
 
 def pick_clearest(items: Sequence[pystac.Item], bbox: Sequence[float]) -> pystac.Item:
-    """The scene with the least fill/cloud/shadow over ``bbox`` (ties: lower ``eo:cloud_cover``).
+    """Pick the scene with the least fill, cloud and shadow over ``bbox``.
 
-    This replaces the original notebook's ``items[1]``: a rule you can state and test.
+    This replaces the original notebook's ``items[1]``: a rule you can state and test. Each
+    scene's :func:`masked_fraction` is read at 300 m, rounded to 4 decimals; a tie goes to the
+    lower ``eo:cloud_cover``, then to the first id in alphabetical order.
 
-    Example
+    Parameters
+    ----------
+    items : sequence of pystac.Item
+        The candidates (e.g. what :func:`lakeml.search.search` found); each needs ``qa_pixel``.
+    bbox : sequence of float
+        ``(W, S, E, N)`` in degrees: what matters is the sky over the lake, not the whole scene.
+
+    Returns
     -------
-    >>> item = pick_clearest(items, WALKER_LAKE_BBOX)  # doctest: +SKIP
+    pystac.Item
+        The clearest scene.
+
+    Raises
+    ------
+    BadInput
+        No candidate, or one without ``qa_pixel``.
+
+    Examples
+    --------
+    Two scenes whose ``qa_pixel`` COGs are local files, cloudy (22280) over their northern 40
+    and 5 rows of 30 m pixels:
+
+    >>> import datetime as dt
+    >>> import tempfile
+    >>> from odc.geo import geom
+    >>> from odc.geo.geobox import GeoBox
+    >>> from odc.geo.xr import wrap_xr
+    >>> bbox = (-118.72, 38.69, -118.70, 38.71)
+    >>> area = geom.box(*bbox, "EPSG:4326")
+    >>> grid = GeoBox.from_geopolygon(area, resolution=30, crs="EPSG:32611")
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> def scene(name, cloudy_rows):
+    ...     item = pystac.Item(
+    ...         name, area.json, list(bbox), dt.datetime(2017, 7, 1),
+    ...         {"proj:epsg": 32611, "proj:shape": list(grid.shape),
+    ...          "proj:transform": list(grid.transform)[:6]},
+    ...         stac_extensions=["https://stac-extensions.github.io/projection/v1.1.0/schema.json"])
+    ...     qa = np.full(grid.shape, 21824, dtype="uint16")  # clear land
+    ...     qa[:cloudy_rows] = 22280
+    ...     _ = wrap_xr(qa, grid).odc.write_cog(f"{folder.name}/{name}.tif")
+    ...     item.add_asset("qa_pixel", pystac.Asset(f"{folder.name}/{name}.tif"))
+    ...     return item
+    >>> pick_clearest([scene("LC08_CLOUDY", 40), scene("LC08_CLEAR", 5)], bbox).id
+    'LC08_CLEAR'
+    >>> folder.cleanup()
+    >>> pick_clearest([], bbox)
+    Traceback (most recent call last):
+    ...
+    lakeml.checks.BadInput: no scene to choose from: the search returned nothing
     """
+    bbox = validate_bbox(bbox)  # once here, not again per candidate
     if not items:
-        raise ValueError("no scene to choose from: the search returned nothing")
+        raise BadInput("no scene to choose from: the search returned nothing")
     scored = [
         (round(masked_fraction(it, bbox), 4), it.properties.get("eo:cloud_cover", 100), it.id, it)
         for it in items

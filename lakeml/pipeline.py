@@ -17,21 +17,23 @@ import numpy as np
 import pystac
 import xarray as xr
 
-from lakeml.files import atomic_write, output_dir, write_json
-from lakeml.load import SHARED_BANDS, load_scene, pick_clearest
-from lakeml.references import DSWE_BANDS, agreement, references
-from lakeml.reshape import from_samples, standardize, to_samples
-from lakeml.search import (
-    WALKER_LAKE_CENTRE,
+from lakeml.checks import (
+    BadInput,
+    BBox,
     bbox_contains,
-    open_catalog,
-    search,
+    check_n_clusters,
+    check_resolution,
     validate_bbox,
     validate_datetime,
     validate_max_cloud,
     validate_platforms,
     validate_point,
 )
+from lakeml.files import output_dir, write_cog, write_json
+from lakeml.load import SHARED_BANDS, load_scene, pick_clearest
+from lakeml.references import DSWE_BANDS, agreement, references
+from lakeml.reshape import from_samples, standardize, to_samples
+from lakeml.search import WALKER_LAKE_CENTRE, open_catalog, search
 from lakeml.water import (
     START_CLUSTERS,
     TOLERANCE,
@@ -84,8 +86,32 @@ def classify_scene(
        DSWE, Geoscience Australia's WOfS, MNDWI-Otsu, the USGS ``qa_pixel`` water bit (when the
        item has ``qa_pixel``) and the consensus of the first three.
 
-    ``resolution`` is the pixel size in metres (30 is Landsat's own; a coarser one reads the
-    COG overviews: faster, for previews and quick runs); it is ignored when ``geobox`` is given.
+    Parameters
+    ----------
+    item : pystac.Item
+        The scene.
+    bbox : sequence of float
+        ``(W, S, E, N)`` in degrees.
+    bands : sequence of str
+        The bands clustered (default :data:`lakeml.load.SHARED_BANDS`); DSWE's six bands are
+        loaded as well for the references.
+    n_clusters : int
+        Clusters to start with, at least 2.
+    lake_point : tuple of float or None
+        ``(lon, lat)`` that must be water (default Walker Lake's centre); None: no check.
+    geobox : odc.geo.geobox.GeoBox or None
+        A grid to load onto instead of ``bbox`` and ``resolution`` (to put two dates on one
+        grid).
+    random_state : int
+        Seed of the clustering.
+    resolution : float
+        Pixel size in metres (30 is Landsat's own; a coarser one reads the COG overviews:
+        faster, for previews and quick runs); ignored when ``geobox`` is given.
+    cache : bool, str or os.PathLike
+        Keep the downloaded pixels on disk (see :func:`lakeml.load.load_scene`).
+    tolerance : float or None
+        The share of the scene's water a cluster may misname before it is split; None does not
+        split.
 
     Returns
     -------
@@ -99,27 +125,82 @@ def classify_scene(
         ``water_km2`` and ``water_iou_vs_<ref>`` for each key of :data:`AGREEMENT_KEYS`
         (NaN when the reference is missing or shares no pixel).
 
+    Raises
+    ------
+    BadInput
+        Bad input (checked before any read), or every pixel over the bbox is masked.
+    ValueError
+        The pixel at ``lake_point`` is not water (the message says what it is).
+
     Examples
     --------
-    >>> scene = classify_scene(item, WALKER_LAKE_BBOX)  # doctest: +SKIP
-    >>> round(scene.attrs["water_km2"], 1)  # doctest: +SKIP
-    151.9
-    """
-    from lakeml.cluster import spectral_clustering
+    Input is checked before any pixel is read:
 
-    if n_clusters < 2:
-        raise ValueError(f"clusters must be at least 2 (water and the rest), got {n_clusters}")
-    if not (float(resolution) > 0):
-        raise ValueError(f"resolution is a pixel size in metres > 0, got {resolution}")
+    >>> import datetime as dt
+    >>> item = pystac.Item("LC08_DEMO", None, None, dt.datetime(2017, 7, 18), {})
+    >>> classify_scene(item, (-118.89, 38.54, -118.57, 38.84), n_clusters=1)
+    Traceback (most recent call last):
+    ...
+    lakeml.checks.BadInput: clusters must be at least 2 (water and the rest), got 1
+    >>> classify_scene(item, (-118.89, 38.54, -118.57, 38.84), lake_point=(-117.0, 38.7))
+    Traceback (most recent call last):
+    ...
+    lakeml.checks.BadInput: lake point (-117.0, 38.7) lies outside the bbox [-118.89, 38.54, ...
+
+    Needs a STAC API and its COGs: here the offline sample (``lakeml sample build``), served
+    locally by :func:`catalog_url`; a 2017 summer scene of Walker Lake:
+
+    >>> from lakeml.search import WALKER_LAKE_BBOX
+    >>> with catalog_url(None, use_sample=True) as url:  # doctest: +SKIP
+    ...     items = search(WALKER_LAKE_BBOX, "2017-06-01/2017-09-30", "landsat-8",
+    ...                    catalog=open_catalog(url))
+    ...     scene = classify_scene(pick_clearest(items, WALKER_LAKE_BBOX), WALKER_LAKE_BBOX)
+    >>> scene.attrs["item_id"], round(scene.attrs["water_km2"], 1)  # doctest: +SKIP
+    ('LC08_L2SP_042033_20170718_02_T1', 109.4)
+    >>> round(scene.attrs["water_iou_vs_consensus"], 3)  # doctest: +SKIP
+    0.997
+    """
+    bbox = validate_bbox(bbox)
+    n_clusters = check_n_clusters(n_clusters)
+    check_resolution(resolution)
     if lake_point is not None:
         lake_point = validate_point(lake_point, bbox)
+    return _classify(
+        item,
+        bbox,
+        bands,
+        n_clusters,
+        lake_point,
+        geobox,
+        random_state,
+        resolution,
+        cache,
+        tolerance,
+    )
+
+
+def _classify(
+    item: pystac.Item,
+    bbox: BBox,
+    bands: Sequence[str],
+    n_clusters: int,
+    lake_point: tuple[float, float] | None,
+    geobox: Any,
+    random_state: int,
+    resolution: float,
+    cache: bool | str | os.PathLike[str],
+    tolerance: float | None,
+) -> xr.Dataset:
+    """:func:`classify_scene` on checked input (:func:`change` checks it once for both dates)."""
+    from lakeml.cluster import spectral_clustering
+
     # the references (DSWE, WOfS) read six bands whatever is clustered
     load_bands = [*bands, *(b for b in DSWE_BANDS if b not in bands)]
     ds = load_scene(
         item, bbox, bands=load_bands, geobox=geobox, resolution=resolution, cache=cache
     ).compute()
     if not bool(ds.valid.any()):
-        raise ValueError(
+        raise BadInput(
             f"every pixel of {item.id} over the bbox is masked (fill, cloud or shadow); "
             "pick another scene or a lower cloud cover limit"
         )
@@ -163,10 +244,30 @@ def classify_scene(
 def truth_metrics(scene: xr.Dataset, sample_root: Path | None = None) -> dict[str, float]:
     """Compare a classified sample scene with the sample's ground truth.
 
-    Example
+    Parameters
+    ----------
+    scene : xr.Dataset
+        A scene of the offline sample, as :func:`classify_scene` returns it.
+    sample_root : pathlib.Path or None
+        The sample's folder (default: ``$LAKEML_SAMPLE_DIR`` or lakeml's cache).
+
+    Returns
     -------
-    >>> truth_metrics(scene)["water_iou_vs_truth"]  # doctest: +SKIP
-    0.993
+    dict of str to float
+        ``truth_water_km2`` (the true water over the scene's observed pixels) and
+        ``water_iou_vs_truth``.
+
+    Examples
+    --------
+    Needs the built sample (``lakeml sample build``) and its local server, for a scene:
+
+    >>> from lakeml.search import WALKER_LAKE_BBOX
+    >>> with catalog_url(None, use_sample=True) as url:  # doctest: +SKIP
+    ...     items = search(WALKER_LAKE_BBOX, "2017-06-01/2017-09-30", "landsat-8",
+    ...                    catalog=open_catalog(url))
+    ...     scene = classify_scene(pick_clearest(items, WALKER_LAKE_BBOX), WALKER_LAKE_BBOX)
+    >>> {key: round(value, 3) for key, value in truth_metrics(scene).items()}  # doctest: +SKIP
+    {'truth_water_km2': 109.158, 'water_iou_vs_truth': 0.994}
     """
     from lakeml import sample
 
@@ -180,13 +281,34 @@ def truth_metrics(scene: xr.Dataset, sample_root: Path | None = None) -> dict[st
 
 @contextlib.contextmanager
 def catalog_url(stac_url: str | None, use_sample: bool) -> Iterator[str | None]:
-    """Yield the STAC API to use: the local sample server (started and stopped here) when
-    ``use_sample``, else ``stac_url`` (None: ``$LAKEML_STAC_URL`` or Planetary Computer).
+    """Yield the STAC API to use: the local sample server when ``use_sample``, else ``stac_url``.
 
-    Example
-    -------
+    The sample server is started on entering the ``with`` block and stopped on leaving it.
+
+    Parameters
+    ----------
+    stac_url : str or None
+        A STAC API; None for :func:`lakeml.search.stac_url`'s choice (``$LAKEML_STAC_URL``,
+        else Planetary Computer).
+    use_sample : bool
+        Serve the offline sample (``lakeml sample build``) on a free loopback port instead.
+
+    Yields
+    ------
+    str or None
+        The sample server's STAC API URL, or ``stac_url`` as given.
+
+    Examples
+    --------
+    >>> with catalog_url("https://planetarycomputer.microsoft.com/api/stac/v1", False) as url:
+    ...     print(url)
+    https://planetarycomputer.microsoft.com/api/stac/v1
+
+    Needs the built sample (``lakeml sample build``) and PostgreSQL, for its server:
+
     >>> with catalog_url(None, use_sample=True) as url:  # doctest: +SKIP
-    ...     catalog = open_catalog(url)
+    ...     print(url)
+    http://127.0.0.1:.../api/stac/v1
     """
     if not use_sample:
         yield stac_url
@@ -195,10 +317,6 @@ def catalog_url(stac_url: str | None, use_sample: bool) -> Iterator[str | None]:
 
     with serve_sample() as served:
         yield served.stac_url
-
-
-def _write_cog(da: xr.DataArray, path: Path) -> None:
-    atomic_write(path, lambda tmp: da.odc.write_cog(tmp, overwrite=True, nodata=0))
 
 
 def _scene_summary(scene: xr.Dataset) -> dict[str, Any]:
@@ -224,7 +342,7 @@ def change(
     progress: bool = True,
     lake_point: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
-    """Water change between two dates: search, pick, classify, compare, write the results.
+    """Measure the water change between two dates: search, pick, classify, compare, write.
 
     ``lake_point`` (lon, lat) is a point on the lake, used to check that the water cluster
     found by its spectrum is the lake's; by default Walker Lake's centre if the bbox holds it,
@@ -233,10 +351,68 @@ def change(
     Writes ``change.tif`` (COG, codes in :data:`lakeml.water.CHANGE_CODES`), ``change.png``
     and ``summary.json`` into ``out`` and returns the summary.
 
-    Example
+    Parameters
+    ----------
+    bbox : sequence of float
+        ``(W, S, E, N)`` in degrees.
+    before, after : str
+        The two date intervals, ``YYYY-MM-DD/YYYY-MM-DD``; the clearest scene of each is used
+        (:func:`lakeml.load.pick_clearest`).
+    platform_before, platform_after : str
+        The mission searched in each interval.
+    max_cloud : float
+        Scene cloud cover limit, percent.
+    clusters : int
+        Clusters to start with (see :func:`classify_scene`).
+    stac_url : str or None
+        The STAC API (default ``$LAKEML_STAC_URL``, else Planetary Computer).
+    sample : bool
+        Use the offline sample, served locally, instead (and add its truth to the summary).
+    out : str or os.PathLike
+        The folder to write into (created if needed).
+    progress : bool
+        Show dask's progress bar.
+    lake_point : tuple of float or None
+        ``(lon, lat)`` on the lake.
+
+    Returns
     -------
+    dict
+        ``before`` and ``after`` (each scene's ``item_id``, ``platform``, ``datetime``,
+        ``n_clusters``, ``water_found``, ``water_km2``, ``water_iou_vs_<ref>``; with
+        ``sample`` also ``truth_water_km2`` and ``water_iou_vs_truth``), ``lost_km2``,
+        ``gained_km2``, ``change_km2`` and ``seconds``: what ``summary.json`` holds.
+
+    Raises
+    ------
+    BadInput
+        Bad input (checked before any search), or no scene found for a date.
+    RuntimeError
+        The STAC API failed after its retries.
+
+    Examples
+    --------
+    Input is checked before any search:
+
     >>> change([-118.89, 38.54, -118.57, 38.84], "1988-06-01/1988-09-30",
-    ...        "2017-06-01/2017-09-30", sample=True, out="out")  # doctest: +SKIP
+    ...        "2017-06-01/2017-09-31", out="lakeml-out")
+    Traceback (most recent call last):
+    ...
+    lakeml.checks.BadInput: after '2017-06-01/2017-09-31' holds a date that is not in the ...
+
+    Needs the built sample (``lakeml sample build``) and its local server (about 30 s):
+
+    >>> import tempfile
+    >>> out = tempfile.mkdtemp()  # doctest: +SKIP
+    >>> summary = change([-118.89, 38.54, -118.57, 38.84], "1988-06-01/1988-09-30",
+    ...                  "2017-06-01/2017-09-30", sample=True, out=out,
+    ...                  progress=False)  # doctest: +SKIP
+    >>> summary["before"]["water_km2"], summary["after"]["water_km2"]  # doctest: +SKIP
+    (163.206, 109.4103)
+    >>> summary["lost_km2"], summary["gained_km2"], summary["change_km2"]  # doctest: +SKIP
+    (54.1701, 0.3744, -53.7957)
+    >>> sorted(os.listdir(out))  # doctest: +SKIP
+    ['change.png', 'change.tif', 'summary.json']
     """
     from lakeml.plots import save_change_png
 
@@ -246,8 +422,7 @@ def change(
     validate_datetime(after, "after")
     validate_platforms([platform_before, platform_after])
     validate_max_cloud(max_cloud)
-    if int(clusters) < 2:
-        raise ValueError(f"clusters must be at least 2 (water and the rest), got {clusters}")
+    clusters = check_n_clusters(clusters)
     if lake_point is not None:
         lake_point = validate_point(lake_point, bbox)
     elif bbox_contains(bbox, WALKER_LAKE_CENTRE):
@@ -259,11 +434,17 @@ def change(
         found_b = search(bbox, before, platform_before, max_cloud, catalog=catalog)
         found_a = search(bbox, after, platform_after, max_cloud, catalog=catalog)
         item_b, item_a = pick_clearest(found_b, bbox), pick_clearest(found_a, bbox)
-        scene_b = classify_scene(item_b, bbox, n_clusters=clusters, lake_point=lake_point)
-        scene_a = classify_scene(
-            item_a, bbox, n_clusters=clusters, lake_point=lake_point,
-            geobox=scene_b.odc.geobox,
-        )
+        options: dict[str, Any] = {
+            "bands": SHARED_BANDS,
+            "n_clusters": clusters,
+            "lake_point": lake_point,
+            "random_state": 0,
+            "resolution": 30,
+            "cache": True,
+            "tolerance": TOLERANCE,
+        }
+        scene_b = _classify(item_b, bbox, geobox=None, **options)
+        scene_a = _classify(item_a, bbox, geobox=scene_b.odc.geobox, **options)
     codes = change_map(scene_b.water, scene_a.water)
     areas = change_areas(codes)
     summary: dict[str, Any] = {"before": _scene_summary(scene_b), "after": _scene_summary(scene_a)}
@@ -275,7 +456,8 @@ def change(
         gained_km2=round(areas["gained_km2"], 4),
         change_km2=round(scene_a.attrs["water_km2"] - scene_b.attrs["water_km2"], 4),
     )
-    _write_cog(codes, out / "change.tif")
+    grid = codes.odc.geobox
+    write_cog(out / "change.tif", np.asarray(codes), str(grid.crs), tuple(grid.transform)[:6], 0)
     title = f"Water {summary['before']['datetime'][:10]} -> {summary['after']['datetime'][:10]}"
     save_change_png(codes, out / "change.png", title=title)
     summary["seconds"] = round(time.perf_counter() - start, 2)

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
+from lakeml.checks import require_bands
 from lakeml.files import atomic_write
 from lakeml.water import CHANGE_CODES
 
@@ -41,15 +43,20 @@ MAP_OPTS = {
 def offline() -> None:
     """Embed BokehJS and Panel's JS/CSS in notebook outputs instead of loading them from a CDN.
 
-    Example
-    -------
+    Sets HoloViews' and Panel's ``inline`` options for the rest of the session.
+
+    Examples
+    --------
     >>> offline()
+    >>> import holoviews as hv, panel as pn
+    >>> hv.extension.inline, pn.config.inline
+    (True, True)
     """
     import holoviews as hv
     import panel as pn
 
     hv.extension.inline = True
-    pn.config.inline = True
+    pn.config.inline = True  # type: ignore[misc]  # a param.Parameter: its stub says read-only
 
 
 def _hvplot() -> None:
@@ -63,19 +70,43 @@ def _hvplot() -> None:
 
 
 def true_color(ds: xr.Dataset, gamma: float = 1 / 2.2, clip: float = 0.3) -> xr.DataArray:
-    """An RGB image (y, x, rgb) in 0..1 from red, green, blue reflectance; NaN pixels white.
+    """Make an RGB image (y, x, rgb) in 0..1 from red, green, blue reflectance; NaN white.
 
-    ``clip`` is the reflectance shown as full brightness; ``gamma`` brightens dark land.
+    Each band is clipped to ``0 .. clip``, divided by ``clip`` and raised to ``gamma``.
 
-    Example
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Scaled reflectance with ``red``, ``green`` and ``blue`` over ``(y, x)``.
+    gamma : float
+        Exponent applied after scaling to 0..1; below 1 it brightens dark land.
+    clip : float
+        The reflectance shown as full brightness.
+
+    Returns
     -------
-    >>> rgb = true_color(ds)  # doctest: +SKIP
-    >>> rgb.dims  # doctest: +SKIP
-    ('y', 'x', 'rgb')
+    xr.DataArray
+        float32 ``(y, x, rgb)`` named ``true_color``, ``rgb`` = red, green, blue; a pixel with
+        no data in a band is 1 (white) in that band.
+
+    Raises
+    ------
+    ValueError
+        If ``ds`` lacks one of the three bands.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> refl = [[0.0, 0.03, 0.3], [0.6, np.nan, 0.1]]
+    >>> ds = xr.Dataset({b: (("y", "x"), refl) for b in ("red", "green", "blue")},
+    ...                 coords={"y": [45.0, 15.0], "x": [15.0, 45.0, 75.0]})
+    >>> image = true_color(ds)
+    >>> image.dims, image.rgb.values.tolist()
+    (('y', 'x', 'rgb'), ['red', 'green', 'blue'])
+    >>> image.sel(rgb="red").values.astype(float).round(3).tolist()  # >= 0.3 and NaN: 1
+    [[0.0, 0.351, 1.0], [1.0, 1.0, 0.607]]
     """
-    for band in ("red", "green", "blue"):
-        if band not in ds:
-            raise ValueError(f"true colour needs the {band!r} band; the dataset has {list(ds)}")
+    require_bands(ds, ("red", "green", "blue"), "true colour")
     rgb = ds[["red", "green", "blue"]].to_array("rgb").transpose("y", "x", "rgb")
     rgb = (rgb.clip(0, clip) / clip) ** gamma
     rgb = rgb.fillna(1.0).astype("float32")
@@ -83,11 +114,32 @@ def true_color(ds: xr.Dataset, gamma: float = 1 / 2.2, clip: float = 0.3) -> xr.
 
 
 def image(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
-    """An interactive map of a (y, x) array with equal aspect, sized to fit the book column.
+    """Plot a (y, x) array as an interactive map with square pixels, sized for the book.
 
-    Example
+    Parameters
+    ----------
+    da : xr.DataArray
+        The values to show, over ``(y, x)``.
+    title : str
+        The map's title.
+    **kwargs : Any
+        Options for ``hvplot.image``, on top of (or replacing) :data:`MAP_OPTS`.
+
+    Returns
     -------
-    >>> image(ds.nir08, title="NIR")  # doctest: +SKIP
+    holoviews.Image
+        The map: displayed when it is a notebook cell's last value.
+
+    Examples
+    --------
+    Displaying the map needs a notebook (a browser); building it does not:
+
+    >>> import numpy as np, xarray as xr
+    >>> nir = xr.DataArray([[0.02, 0.3, 0.25], [0.01, 0.28, np.nan]], dims=("y", "x"),
+    ...                    coords={"y": [45.0, 15.0], "x": [15.0, 45.0, 75.0]}, name="nir08")
+    >>> plot = image(nir, title="NIR")
+    >>> type(plot).__name__, plot.opts["title"], tuple(map(float, plot.range("nir08")))
+    ('Image', 'NIR', (0.01, 0.3))
     """
     _hvplot()
 
@@ -97,11 +149,38 @@ def image(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
 
 
 def rgb(ds: xr.Dataset, title: str = "", **kwargs: Any) -> Any:
-    """An interactive true-colour map (see :func:`true_color`).
+    """Plot the red, green and blue bands as an interactive true-colour map.
 
-    Example
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Scaled reflectance with ``red``, ``green`` and ``blue`` (see :func:`true_color`).
+    title : str
+        The map's title.
+    **kwargs : Any
+        Options for ``hvplot.rgb``, on top of (or replacing) :data:`MAP_OPTS`.
+
+    Returns
     -------
-    >>> rgb(ds, title="Walker Lake 2017")  # doctest: +SKIP
+    holoviews.RGB
+        The map: displayed when it is a notebook cell's last value.
+
+    Raises
+    ------
+    ValueError
+        If ``ds`` lacks one of the three bands.
+
+    Examples
+    --------
+    Displaying the map needs a notebook (a browser); building it does not:
+
+    >>> import numpy as np, xarray as xr
+    >>> refl = [[0.02, 0.1, 0.3], [0.05, np.nan, 0.2]]
+    >>> ds = xr.Dataset({b: (("y", "x"), refl) for b in ("red", "green", "blue")},
+    ...                 coords={"y": [45.0, 15.0], "x": [15.0, 45.0, 75.0]})
+    >>> plot = rgb(ds, title="Walker Lake 2017")
+    >>> type(plot).__name__, plot.opts["title"], [d.name for d in plot.vdims]
+    ('RGB', 'Walker Lake 2017', ['R', 'G', 'B'])
     """
     _hvplot()
 
@@ -111,11 +190,33 @@ def rgb(ds: xr.Dataset, title: str = "", **kwargs: Any) -> Any:
 
 
 def labels(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
-    """An interactive map of cluster labels (categorical colours, no-data -1 transparent).
+    """Plot cluster labels as an interactive map (categorical colours, -1 transparent).
 
-    Example
+    Parameters
+    ----------
+    da : xr.DataArray
+        Integer labels over ``(y, x)``, -1 where no data (as from
+        :func:`lakeml.reshape.from_samples` of :func:`lakeml.cluster.spectral_clustering`).
+    title : str
+        The map's title.
+    **kwargs : Any
+        Options for ``hvplot.image``, on top of (or replacing) these defaults.
+
+    Returns
     -------
-    >>> labels(label_image, title="4 clusters")  # doctest: +SKIP
+    holoviews.Image
+        The map, no-data pixels NaN: displayed when it is a notebook cell's last value.
+
+    Examples
+    --------
+    Displaying the map needs a notebook (a browser); building it does not:
+
+    >>> import numpy as np, xarray as xr
+    >>> lab = xr.DataArray([[0, 1, 2], [1, -1, 0]], dims=("y", "x"),
+    ...                    coords={"y": [45.0, 15.0], "x": [15.0, 45.0, 75.0]})
+    >>> plot = labels(lab, title="3 clusters")
+    >>> plot.opts["cmap"], int(np.isnan(plot.dimension_values("value")).sum())
+    ('Category10', 1)
     """
     _hvplot()
 
@@ -131,11 +232,33 @@ def labels(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
 
 
 def change(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
-    """An interactive map of change codes with a fixed colour per code.
+    """Plot change codes as an interactive map with a fixed colour per code.
 
-    Example
+    Parameters
+    ----------
+    da : xr.DataArray
+        Change codes 0-4 over ``(y, x)``, from :func:`lakeml.water.change_map`.
+    title : str
+        The map's title.
+    **kwargs : Any
+        Options for ``hvplot.image``, on top of (or replacing) these defaults.
+
+    Returns
     -------
-    >>> change(change_map, title="1988 -> 2017")  # doctest: +SKIP
+    holoviews.Image
+        The map, colours :data:`CHANGE_COLORS`: displayed when it is a notebook cell's last
+        value.
+
+    Examples
+    --------
+    Displaying the map needs a notebook (a browser); building it does not:
+
+    >>> import numpy as np, xarray as xr
+    >>> codes = xr.DataArray(np.array([[0, 1, 2], [3, 4, 4]], "uint8"), dims=("y", "x"),
+    ...                      coords={"y": [45.0, 15.0], "x": [15.0, 45.0, 75.0]})
+    >>> plot = change(codes, title="1988 -> 2017")
+    >>> plot.opts["cmap"][2], plot.range("value")  # water lost is red; one colour per code
+    ('#d7301f', (-0.5, 4.5))
     """
     _hvplot()
 
@@ -154,10 +277,33 @@ def change(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
 def save_change_png(change_da: xr.DataArray, path: str | os.PathLike[str], title: str = "") -> Path:
     """Write a static PNG of a change map with a legend (matplotlib, atomically).
 
-    Example
+    Parameters
+    ----------
+    change_da : xr.DataArray
+        Change codes 0-4 over ``(y, x)``, from :func:`lakeml.water.change_map`.
+    path : str or os.PathLike
+        The PNG file to write (see :func:`lakeml.files.atomic_write`).
+    title : str
+        The figure's title.
+
+    Returns
     -------
-    >>> save_change_png(change_map, "out/change.png")  # doctest: +SKIP
-    PosixPath('out/change.png')
+    Path
+        ``path``: a 720 x 840 pixel PNG (6 x 7 inches at 120 dpi).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np, xarray as xr
+    >>> codes = xr.DataArray(np.array([[0, 1, 2], [3, 4, 4]], "uint8"), dims=("y", "x"),
+    ...                      coords={"y": [45.0, 15.0], "x": [15.0, 45.0, 75.0]})
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = save_change_png(codes, Path(tmp.name, "change.png"), title="1988 -> 2017")
+    >>> import matplotlib.image
+    >>> path.name, path.read_bytes()[1:4], matplotlib.image.imread(path).shape
+    ('change.png', b'PNG', (840, 720, 4))
+    >>> tmp.cleanup()
     """
     import matplotlib
 
@@ -172,8 +318,14 @@ def save_change_png(change_da: xr.DataArray, path: str | os.PathLike[str], title
     fig, ax = plt.subplots(figsize=(6, 7), dpi=120)
     x, y = change_da.x.values, change_da.y.values
     extent = (x.min(), x.max(), y.min(), y.max())
-    ax.imshow(np.asarray(change_da), cmap=cmap, vmin=-0.5, vmax=4.5, extent=extent,
-              interpolation="nearest")
+    ax.imshow(
+        np.asarray(change_da),
+        cmap=cmap,
+        vmin=-0.5,
+        vmax=4.5,
+        extent=extent,
+        interpolation="nearest",
+    )
     ax.set_title(title)
     ax.set_xlabel("x (m)")
     ax.set_ylabel("y (m)")
@@ -184,6 +336,128 @@ def save_change_png(change_da: xr.DataArray, path: str | os.PathLike[str], title
     )
     fig.tight_layout()
     return _save(fig, path)
+
+
+MARKERS = {"landsat-4": "v", "landsat-5": "o", "landsat-7": "s", "landsat-8": "D", "landsat-9": "^"}
+"""Matplotlib marker per mission in :func:`save_area_png`."""
+
+COLORS = {
+    "landsat-4": "#7f7f7f",
+    "landsat-5": "#1f77b4",
+    "landsat-7": "#ff7f0e",
+    "landsat-8": "#2ca02c",
+    "landsat-9": "#d62728",
+}
+"""Colour per mission in :func:`save_area_png`."""
+
+
+def save_area_png(
+    table: pd.DataFrame,
+    path: str | os.PathLike[str],
+    title: str = "",
+    trend_line: dict[str, float] | None = None,
+) -> Path:
+    """Write a static PNG of lake area per year (matplotlib, atomically).
+
+    Mission markers, partly observed years hollow, missing years ticked at the bottom, the
+    trend line and (when the table has it) the sample's truth.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        One row per year: ``year``, ``water_km2`` (NaN if missing), ``platform`` and
+        ``partial`` (bool); optionally ``truth_water_km2``.
+    path : str or os.PathLike
+        The PNG file to write (see :func:`lakeml.files.atomic_write`).
+    title : str
+        The figure's title.
+    trend_line : dict of str to float, optional
+        ``km2_per_decade`` and ``intercept_km2`` (as from :func:`lakeml.timeseries.trend`),
+        drawn dashed when the slope is finite.
+
+    Returns
+    -------
+    Path
+        ``path``: a 960 x 504 pixel PNG (8 x 4.2 inches at 120 dpi).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"year": [2016, 2017, 2018], "water_km2": [140.0, 138.5, None],
+    ...                       "platform": ["landsat-8"] * 3, "partial": [False, True, False]})
+    >>> trend_line = {"km2_per_decade": -15.0, "intercept_km2": 3164.0}
+    >>> import matplotlib.image
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = save_area_png(table, f"{tmp}/lake_area.png", "Walker Lake", trend_line)
+    ...     print(path.name, path.stat().st_size > 10_000, matplotlib.image.imread(path).shape)
+    lake_area.png True (504, 960, 4)
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = plt.subplots(figsize=(8, 4.2), dpi=120)
+    if "truth_water_km2" in table and table["truth_water_km2"].notna().any():
+        t = table[table["truth_water_km2"].notna()]
+        ax.plot(
+            t["year"], t["truth_water_km2"], color="#bbbbbb", lw=3, zorder=1, label="truth (sample)"
+        )
+    for platform, rows in table[table["water_km2"].notna()].groupby("platform"):
+        full = rows[~rows["partial"].astype(bool)]
+        part = rows[rows["partial"].astype(bool)]
+        color, marker = COLORS.get(platform, "k"), MARKERS.get(platform, "o")
+        if len(full):
+            ax.scatter(
+                full["year"],
+                full["water_km2"],
+                color=color,
+                marker=marker,
+                zorder=3,
+                label=platform,
+            )
+        if len(part):
+            ax.scatter(
+                part["year"],
+                part["water_km2"],
+                facecolors="none",
+                edgecolors=color,
+                marker=marker,
+                zorder=3,
+                label=f"{platform}, partly observed",
+            )
+    if trend_line is not None and np.isfinite(trend_line.get("km2_per_decade", np.nan)):
+        xs = np.array([table["year"].min(), table["year"].max()], dtype=float)
+        ax.plot(
+            xs,
+            trend_line["km2_per_decade"] / 10 * xs + trend_line["intercept_km2"],
+            color="k",
+            ls="--",
+            lw=1,
+            zorder=2,
+            label=f"trend {trend_line['km2_per_decade']:+.1f} km²/decade",
+        )
+    gaps = table[table["water_km2"].isna()]
+    if len(gaps):
+        ymin = np.nanmin(table[["water_km2"]].to_numpy(float))
+        ax.scatter(
+            gaps["year"],
+            np.full(len(gaps), ymin * 0.97),
+            marker="x",
+            color="k",
+            zorder=3,
+            label="missing",
+        )
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("year")
+    ax.set_ylabel("water area (km²)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2, loc="best")
+    fig.tight_layout()
+    return _save(fig, Path(path))
 
 
 def _save(fig: Any, path: Path) -> Path:

@@ -94,13 +94,16 @@ sun angles and scene id are unknown and left out of the item. Its ``description`
 all this. Canberra's cloud cover and sun angles are those of its Collection 1 MTL, and its
 ``description`` names the Collection 1 product it was converted from.
 
-Example
--------
->>> sorted(SCENES)[0]
-'LC08_L2SP_091084_20190205_02_T1'
->>> SCENES["LC08_L2SP_091084_20190205_02_T1"].name, SCENES["LC08_L2SP_091084_20190205_02_T1"].qa
-('Canberra', True)
->>> items = write_scenes(root)  # doctest: +SKIP
+Examples
+--------
+>>> [s.name for s in SCENES.values()]
+['Liverpool', 'Brumadinho', 'Manaus', 'Porto Velho', 'Canberra']
+>>> canberra = SCENES["LC08_L2SP_091084_20190205_02_T1"]
+>>> canberra.kind, canberra.qa, canberra.datetime
+('c1-espa', True, '2019-02-05/2019-02-05')
+>>> rs = read_scene(canberra.item_id)  # converted to Collection 2 DN
+>>> rs.epsg, rs.shape, str(rs.bands["qa_pixel"].dtype)
+(32655, (336, 400), 'uint16')
 """
 
 from __future__ import annotations
@@ -117,6 +120,8 @@ from typing import Any
 import numpy as np
 
 from lakeml import sample
+from lakeml.checks import check_choice
+from lakeml.files import write_cog
 
 C2_SCALE, C2_OFFSET = 2.75e-05, -0.2
 """Collection 2 surface reflectance: reflectance = DN * C2_SCALE + C2_OFFSET (nodata 0)."""
@@ -132,9 +137,34 @@ C1_C2_MAX_ERROR = 5 / 11 * 2.75e-05
 class RealScene:
     """One real scene of :data:`SCENES`.
 
-    ``bbox`` (W, S, E, N, degrees) lies fully inside the crop; ``qa`` says whether the item has
-    a ``qa_pixel`` asset; ``source`` is the file or folder in :func:`raw_dir`; ``kind`` is
-    ``"c2-crop"``, ``"c1-geotiff"`` or ``"c1-espa"``.
+    Attributes
+    ----------
+    item_id : str
+        The scene's Planetary Computer item id (no processing date).
+    name, country : str
+        Where it is, e.g. ``"Canberra"``, ``"Australia"``.
+    platform : str
+        STAC ``platform``, e.g. ``"landsat-8"``.
+    date : str
+        Acquisition date, ``YYYY-MM-DD`` (UTC).
+    bbox : tuple of float
+        ``(W, S, E, N)`` in degrees, fully inside the crop.
+    water : str
+        What water the scene holds.
+    qa : bool
+        Whether the item has a ``qa_pixel`` asset.
+    source : str
+        The file or folder in :func:`raw_dir`.
+    kind : str
+        ``"c2-crop"``, ``"c1-geotiff"`` or ``"c1-espa"`` (which reader converts it).
+    note : str
+        Where the data come from and what was converted.
+
+    Examples
+    --------
+    >>> manaus = SCENES["LC09_L2SP_231062_20230723_02_T1"]
+    >>> manaus.name, manaus.platform, manaus.qa, manaus.datetime
+    ('Manaus', 'landsat-9', False, '2023-07-23/2023-07-23')
     """
 
     item_id: str
@@ -203,10 +233,15 @@ _C1_BANDS = ("coastal", "blue", "green", "red", "nir08", "swir16", "swir22")  # 
 
 
 def raw_dir() -> Path:
-    """Where the raw files are: ``<repo>/tests/data/real_scenes`` next to the package.
+    """Find the raw files: ``<repo>/tests/data/real_scenes`` next to the package.
 
-    Example
+    Returns
     -------
+    Path
+        The folder (it exists in a source checkout, not in an installed wheel).
+
+    Examples
+    --------
     >>> raw_dir().parts[-3:]
     ('tests', 'data', 'real_scenes')
     """
@@ -214,12 +249,25 @@ def raw_dir() -> Path:
 
 
 def missing_sources(raw: Path | None = None) -> list[str]:
-    """The :data:`SCENES` sources absent from ``raw`` (default :func:`raw_dir`); ``[]`` if all.
+    """List the :data:`SCENES` sources absent from ``raw`` (default :func:`raw_dir`).
 
-    Example
+    Parameters
+    ----------
+    raw : Path or None
+        The folder to look in; None means :func:`raw_dir`.
+
+    Returns
     -------
-    >>> missing_sources(Path("/nonexistent"))[0]
-    'LC08_L2SP_204023_20200927_20201006_02_T1-cropped.tar.gz'
+    list of str
+        The missing file or folder names, in the order of :data:`SCENES`; ``[]`` if none.
+
+    Examples
+    --------
+    >>> missing_sources()  # a source checkout has them all
+    []
+    >>> missing = missing_sources(Path("/nonexistent"))
+    >>> len(missing), missing[0]
+    (5, 'LC08_L2SP_204023_20200927_20201006_02_T1-cropped.tar.gz')
     """
     raw = raw if raw is not None else raw_dir()
     return [s.source for s in SCENES.values() if not (raw / s.source).exists()]
@@ -231,14 +279,24 @@ def missing_sources(raw: Path | None = None) -> list[str]:
 
 
 def parse_mtl(text: str) -> dict[str, str]:
-    """Parse a USGS ``*_MTL.txt`` (ODL) into ``{KEY: value}``, quotes removed.
+    r"""Parse a USGS ``*_MTL.txt`` (ODL) into ``{KEY: value}``, quotes removed.
 
     The first occurrence of a key wins: in a Collection 2 MTL the Level-2 groups come before the
     Level-1 ones (``LANDSAT_PRODUCT_ID`` is then the L2SP product).
 
-    Example
+    Parameters
+    ----------
+    text : str
+        The MTL file's text.
+
+    Returns
     -------
-    >>> parse_mtl('GROUP = A\\n  UTM_ZONE = 23\\n  ID = "x"\\n  UTM_ZONE = 1\\nEND_GROUP = A\\nEND')
+    dict of str to str
+        Every ``KEY = value`` line, groups flattened (``GROUP``/``END_GROUP`` lines dropped).
+
+    Examples
+    --------
+    >>> parse_mtl('GROUP = A\n  UTM_ZONE = 23\n  ID = "x"\n  UTM_ZONE = 1\nEND_GROUP = A\nEND')
     {'UTM_ZONE': '23', 'ID': 'x'}
     """
     out: dict[str, str] = {}
@@ -251,14 +309,33 @@ def parse_mtl(text: str) -> dict[str, str]:
 
 
 def mtl_grid(mtl: dict[str, str]) -> tuple[int, tuple[float, ...], tuple[int, int]]:
-    """(EPSG, affine (a, b, c, d, e, f), (rows, cols)) of a scene from its MTL.
+    """Read a scene's grid from its MTL: (EPSG, affine (a, b, c, d, e, f), (rows, cols)).
 
     ``CORNER_UL_PROJECTION_X/Y_PRODUCT`` is the centre of the upper-left pixel: the grid's edge
     is half a pixel west and north of it. EPSG is ``32600 + UTM_ZONE`` (USGS uses northern zones
     everywhere, with negative northings south of the equator).
 
-    Example
+    Parameters
+    ----------
+    mtl : dict of str to str
+        The MTL, as from :func:`parse_mtl`.
+
+    Returns
     -------
+    epsg : int
+        The UTM zone's EPSG code.
+    transform : tuple of float
+        The affine transform ``(a, b, c, d, e, f)`` of the pixel edges (rasterio's order).
+    shape : tuple of int
+        ``(rows, cols)`` of the reflective bands.
+
+    Raises
+    ------
+    ValueError
+        If the MTL is not WGS 84 / UTM, or its corners are not the pixel centres of its grid.
+
+    Examples
+    --------
     >>> mtl_grid({"UTM_ZONE": "23", "GRID_CELL_SIZE_REFLECTIVE": "30.00",
     ...           "REFLECTIVE_LINES": "300", "REFLECTIVE_SAMPLES": "400",
     ...           "CORNER_UL_PROJECTION_X_PRODUCT": "583500.000",
@@ -294,10 +371,25 @@ def _mtl_time(mtl: dict[str, str]) -> dt.datetime:
 
 
 def footprint(epsg: int, transform: tuple[float, ...], shape: tuple[int, int]) -> list[list[float]]:
-    """The grid's outer edge as a closed lon/lat ring (UL, LL, LR, UR, UL: counter-clockwise).
+    """Trace the grid's outer edge as a closed lon/lat ring (UL, LL, LR, UR, UL).
 
-    Example
+    Parameters
+    ----------
+    epsg : int
+        EPSG code of the grid's CRS.
+    transform : tuple of float
+        Affine transform ``(a, b, c, d, e, f)`` of the pixel edges (no rotation).
+    shape : tuple of int
+        ``(rows, cols)``.
+
+    Returns
     -------
+    list of list of float
+        Five ``[lon, lat]`` corners, counter-clockwise, the first repeated last (a GeoJSON
+        polygon's exterior ring).
+
+    Examples
+    --------
     >>> ring = footprint(32630, (30.0, 0.0, 487005.0, 0.0, -30.0, 5929995.0), (267, 433))
     >>> [round(v, 3) for v in ring[0]], len(ring)
     ([-3.196, 53.519], 5)
@@ -317,13 +409,23 @@ def footprint(epsg: int, transform: tuple[float, ...], shape: tuple[int, int]) -
 
 
 def c2_dn_from_c1(dn1: np.ndarray) -> np.ndarray:
-    """Collection 1 surface reflectance DN (int16, x 1e-4) -> Collection 2 DN (uint16).
+    """Convert Collection 1 surface reflectance DN (int16, x 1e-4) to Collection 2 DN (uint16).
 
     ``round((DN1 + 2000) * 40 / 11)`` in integers (no ties exist), clipped to 1..65535 so that
     no valid pixel becomes nodata; -9999 (nodata) -> 0. See the module docstring for the error.
 
-    Example
+    Parameters
+    ----------
+    dn1 : np.ndarray
+        Collection 1 DN, any shape (integers; -9999 no data).
+
+    Returns
     -------
+    np.ndarray
+        uint16 Collection 2 DN, the same shape.
+
+    Examples
+    --------
     >>> c2_dn_from_c1(np.array([-9999, -2000, -1999, 0, 1000, 16000], "int16")).tolist()
     [0, 1, 4, 7273, 10909, 65455]
     """
@@ -335,13 +437,23 @@ def c2_dn_from_c1(dn1: np.ndarray) -> np.ndarray:
 
 
 def c2_qa_from_c1(pixel_qa: np.ndarray) -> np.ndarray:
-    """Collection 1 Level-2 ``pixel_qa`` -> Collection 2 ``qa_pixel`` bits (uint16).
+    """Convert Collection 1 Level-2 ``pixel_qa`` bits to Collection 2 ``qa_pixel`` bits.
 
     See the table in the module docstring: what has no Collection 1 counterpart (dilated cloud;
     shadow and snow confidence except "high" where the flag is set) is left 0 (not set).
 
-    Example
+    Parameters
+    ----------
+    pixel_qa : np.ndarray
+        Collection 1 ``pixel_qa`` values, any shape.
+
+    Returns
     -------
+    np.ndarray
+        uint16 Collection 2 ``qa_pixel`` values, the same shape (fill is exactly 1).
+
+    Examples
+    --------
     Fill; clear land; water; cloud shadow; cloud (low confidence); cloud (high confidence);
     clear land with high cirrus confidence; snow; terrain occlusion on clear land:
 
@@ -387,8 +499,29 @@ def c2_qa_from_c1(pixel_qa: np.ndarray) -> np.ndarray:
 class RawScene:
     """A real scene read and converted: Collection 2 DN per asset key, grid and metadata.
 
-    ``stem`` is the file-name stem of its COGs; ``meta`` holds the :func:`lakeml.sample.item_dict`
-    keywords (cloud cover, sun, scene id, ... ``None`` where unknown).
+    Attributes
+    ----------
+    scene : RealScene
+        Which scene of :data:`SCENES` this is.
+    bands : dict of str to np.ndarray
+        uint16 ``(rows, cols)`` Collection 2 DN per asset key (``"red"``, ``"qa_pixel"``...).
+    epsg : int
+        EPSG code of the grid's UTM zone.
+    transform : tuple of float
+        Affine transform ``(a, b, c, d, e, f)`` of the pixel edges.
+    when : datetime.datetime
+        Acquisition time (UTC).
+    stem : str
+        The file-name stem of its COGs.
+    meta : dict
+        The :func:`lakeml.sample.item_dict` keywords (cloud cover, sun, scene id, ...
+        ``None`` where unknown).
+
+    Examples
+    --------
+    >>> rs = read_scene("LC08_L2SP_218074_20190114_02_T1")  # Brumadinho
+    >>> rs.shape, rs.epsg, rs.when.isoformat()[:19], rs.meta["wrs"]
+    ((300, 400), 32623, '2019-01-14T12:57:13', ('218', '074'))
     """
 
     scene: RealScene
@@ -436,18 +569,26 @@ def _meta(mtl: dict[str, str], wrs: tuple[str, str], category: str) -> dict[str,
     }
 
 
+def _member_bytes(tar: tarfile.TarFile, name: str) -> bytes:
+    """Return the content of the file ``name`` in ``tar``."""
+    member = tar.extractfile(name)
+    if member is None:  # a directory or a link, not a file
+        raise ValueError(f"{name} in {tar.name!r} is not a regular file")
+    return member.read()
+
+
 def _read_c2_crop(scene: RealScene, path: Path) -> RawScene:
     keys = _suffix_keys(scene.platform)
     bands: dict[str, np.ndarray] = {}
     with tarfile.open(path) as tar:
         names = tar.getnames()
         (mtl_name,) = [n for n in names if n.endswith("_MTL.txt")]
-        mtl = parse_mtl(io.TextIOWrapper(tar.extractfile(mtl_name)).read())  # type: ignore[arg-type]
+        mtl = parse_mtl(io.TextIOWrapper(io.BytesIO(_member_bytes(tar, mtl_name))).read())
         for name in names:
             match = re.search(r"_((?:SR|ST)_B\d+)\.TIF$", name)
             if match is None:
                 continue
-            data, _, _ = _read_tif(tar.extractfile(name).read())  # type: ignore[union-attr]
+            data, _, _ = _read_tif(_member_bytes(tar, name))
             if data.dtype != np.uint16 or data.shape[0] != 1:
                 raise ValueError(
                     f"{name}: expected one uint16 band, got {data.dtype} x {len(data)}"
@@ -529,17 +670,40 @@ def _read_c1_espa(scene: RealScene, path: Path) -> RawScene:
 
 
 def read_scene(item_id: str, raw: Path | None = None) -> RawScene:
-    """Read one real scene of :data:`SCENES` from ``raw`` (default :func:`raw_dir`), converted
-    to Collection 2 DN, with its grid and metadata.
+    """Read one real scene of :data:`SCENES`, converted to Collection 2 DN, with its grid.
 
-    Example
+    Parameters
+    ----------
+    item_id : str
+        A key of :data:`SCENES`.
+    raw : Path or None
+        The folder holding the sources; None means :func:`raw_dir`.
+
+    Returns
     -------
-    >>> rs = read_scene("LC08_L2SP_204023_20200927_02_T1")  # doctest: +SKIP
-    >>> rs.epsg, rs.shape, list(rs.bands)[:2]  # doctest: +SKIP
-    (32630, (267, 433), ['coastal', 'blue'])
+    RawScene
+        Its bands (Collection 2 DN, uint16), grid and metadata.
+
+    Raises
+    ------
+    ValueError
+        If ``item_id`` is not a real scene, or a file does not hold what is expected (also
+        when the Canberra folder is missing: it has no MTL).
+    OSError
+        If the scene's source file is missing from ``raw`` (see :func:`missing_sources`).
+
+    Examples
+    --------
+    Liverpool, a Collection 2 crop read from the source checkout's ``tests/data``:
+
+    >>> rs = read_scene("LC08_L2SP_204023_20200927_02_T1")
+    >>> rs.epsg, rs.shape, list(rs.bands)[:2], rs.stem[:25]
+    (32630, (267, 433), ['coastal', 'blue'], 'LC08_L2SP_204023_20200927')
+    >>> dn = rs.bands["red"]
+    >>> str(dn.dtype), round(float(dn.max()) * C2_SCALE + C2_OFFSET, 3)  # brightest red
+    ('uint16', 0.646)
     """
-    if item_id not in SCENES:
-        raise ValueError(f"unknown real scene {item_id!r}: choose from {', '.join(SCENES)}")
+    check_choice(item_id, SCENES, "real scene")
     scene = SCENES[item_id]
     path = (raw if raw is not None else raw_dir()) / scene.source
     reader = {"c2-crop": _read_c2_crop, "c1-geotiff": _read_c1_geotiff, "c1-espa": _read_c1_espa}
@@ -557,11 +721,37 @@ def write_scenes(root: Path | str, raw: Path | None = None) -> list[dict[str, An
     The items' hrefs are relative to ``root`` (like :func:`lakeml.sample.items`); the caller
     writes them to the catalog (:func:`lakeml.sample.build` does).
 
-    Example
+    Parameters
+    ----------
+    root : Path or str
+        The catalog root (the sample directory).
+    raw : Path or None
+        The folder holding the sources; None means :func:`raw_dir`.
+
+    Returns
     -------
-    >>> items = write_scenes(tmp_path)  # doctest: +SKIP
-    >>> [it["id"] for it in items][:1]  # doctest: +SKIP
-    ['LC08_L2SP_204023_20200927_02_T1']
+    list of dict
+        One Planetary-Computer-shaped STAC item (a dict) per scene, in :data:`SCENES` order.
+
+    Raises
+    ------
+    ValueError, OSError
+        As for :func:`read_scene`, if a source is missing or malformed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> items = write_scenes(tmp.name)  # 34 COGs, about a second
+    >>> len(items), len(list(Path(tmp.name, "cogs").rglob("*.TIF")))
+    (5, 34)
+    >>> liverpool = items[0]
+    >>> liverpool["id"], liverpool["properties"]["datetime"]
+    ('LC08_L2SP_204023_20200927_02_T1', '2020-09-27T11:10:50.314003Z')
+    >>> liverpool["assets"]["red"]["href"].split("/")[-1], "qa_pixel" in liverpool["assets"]
+    ('LC08_L2SP_204023_20200927_20201006_02_T1_SR_B4.TIF', False)
+    >>> tmp.cleanup()
     """
     root = Path(root)
     out = []
@@ -573,7 +763,7 @@ def write_scenes(root: Path | str, raw: Path | None = None) -> list[dict[str, An
         for key, arr in rs.bands.items():
             name = f"{rs.stem}_{sample._file_suffix(rs.scene.platform, key)}.TIF"
             nodata = 1 if key == "qa_pixel" else 0
-            sample._write_cog(folder / name, arr, nodata, epsg=rs.epsg, transform=rs.transform)
+            write_cog(folder / name, arr, f"EPSG:{rs.epsg}", rs.transform, nodata)
             hrefs[key] = f"cogs/{item_id}/{name}"
         out.append(
             sample.item_dict(

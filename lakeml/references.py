@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import xarray as xr
 
+from lakeml.checks import require_bands
 from lakeml.load import qa_flag
 from lakeml.water import _pair, iou, mndwi
 
@@ -79,17 +80,8 @@ _RECODE_BY_BITS = np.array(
 )
 
 
-def _check_bands(ds: xr.Dataset, bands: tuple[str, ...], what: str) -> None:
-    missing = [b for b in bands if b not in ds]
-    if missing:
-        raise ValueError(
-            f"{what} needs the bands {', '.join(bands)}; the dataset lacks {', '.join(missing)} "
-            f"(it has {', '.join(map(str, ds.data_vars))})"
-        )
-
-
 def _usable(ds: xr.Dataset, bands: tuple[str, ...]) -> xr.DataArray:
-    """True where ``valid`` (if present) holds and every band in ``bands`` is a number."""
+    """Return True where ``valid`` (if present) holds and every band in ``bands`` is a number."""
     ok = ds[bands[0]].notnull()
     for band in bands[1:]:
         ok = ok & ds[band].notnull()
@@ -99,7 +91,7 @@ def _usable(ds: xr.Dataset, bands: tuple[str, ...]) -> xr.DataArray:
 
 
 def _normalised_difference(a: xr.DataArray, b: xr.DataArray) -> xr.DataArray:
-    """``(a - b) / (a + b)``; NaN where ``a + b`` is 0 (as the C code's comparisons then fail)."""
+    """Compute ``(a - b) / (a + b)``; NaN where ``a + b`` is 0 (so the C code's tests fail)."""
 
     def nd(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -122,8 +114,8 @@ def _dswe_test_flags(
     pswt2_swir1: float,
     pswt2_swir2: float,
 ) -> tuple[list[xr.DataArray], xr.DataArray]:
-    """The five DSWE tests as boolean arrays, and where the pixel has data."""
-    _check_bands(ds, DSWE_BANDS, "DSWE")
+    """Run the five DSWE tests: boolean arrays, and where the pixel has data."""
+    require_bands(ds, DSWE_BANDS, "DSWE")
     blue, green, red = ds.blue, ds.green, ds.red
     nir, swir1, swir2 = ds.nir08, ds.swir16, ds.swir22
     index = _normalised_difference(green, swir1)  # MNDWI
@@ -159,7 +151,7 @@ def dswe_tests(
     pswt2_swir1: float = 0.30,
     pswt2_swir2: float = 0.10,
 ) -> xr.DataArray:
-    """The five DSWE tests of each pixel as ESPA's 5-digit code (its diagnostic band).
+    """Run the five DSWE tests on each pixel: ESPA's 5-digit code (its diagnostic band).
 
     Each test that passes sets one decimal digit (:data:`DSWE_TESTS`, ones digit first):
 
@@ -175,20 +167,28 @@ def dswe_tests(
 
     Parameters
     ----------
-    ds : scaled surface reflectance with ``blue, green, red, nir08, swir16, swir22`` (and
+    ds : xr.Dataset
+        Scaled surface reflectance with ``blue, green, red, nir08, swir16, swir22`` (and
         ``valid``), as from :func:`lakeml.load.load_scene`.
-    wigt, awgt, pswt1_mndwi, pswt1_nir, pswt1_swir1, pswt1_ndvi, pswt2_mndwi, pswt2_blue,
-    pswt2_nir, pswt2_swir1, pswt2_swir2 : the thresholds, named as in ESPA (``swir1`` is
-        ``swir16``, ``swir2`` is ``swir22``). Defaults are ESPA's for Landsat 4-9 surface
-        reflectance (``dswe/src/get_args.c``), its integer band thresholds (reflectance x 10000:
-        1500, 900, 1000, 2500, 3000, 1000) divided by 10000. ``wigt`` is 0.124 as in the code
-        (the ESPA algorithm description's text says 0.0124: a typo there).
+    wigt, awgt, pswt1_mndwi, pswt1_nir, pswt1_swir1, pswt1_ndvi : float
+        The thresholds of tests 1-4, named as in ESPA (``swir1`` is ``swir16``, ``swir2`` is
+        ``swir22``). Defaults are ESPA's for Landsat 4-9 surface reflectance
+        (``dswe/src/get_args.c``), its integer band thresholds (reflectance x 10000: 1500,
+        900, 1000, 2500, 3000, 1000) divided by 10000. ``wigt`` is 0.124 as in the code (the
+        ESPA algorithm description's text says 0.0124: a typo there).
+    pswt2_mndwi, pswt2_blue, pswt2_nir, pswt2_swir1, pswt2_swir2 : float
+        The thresholds of test 5, likewise.
 
     Returns
     -------
     xr.DataArray
         int16 codes 0 to 11111, :data:`DSWE_TESTS_NODATA` (-9999) where the pixel has no data;
         the input's coordinates.
+
+    Raises
+    ------
+    ValueError
+        If ``ds`` lacks one of the six bands.
 
     References
     ----------
@@ -212,7 +212,8 @@ def dswe_tests(
         ds, wigt, awgt, pswt1_mndwi, pswt1_nir, pswt1_swir1, pswt1_ndvi,
         pswt2_mndwi, pswt2_blue, pswt2_nir, pswt2_swir1, pswt2_swir2,
     )  # fmt: skip
-    code = sum(t.astype("int16") * np.int16(10**k) for k, t in enumerate(tests))
+    # five tests, so never sum()'s start value 0
+    code = cast(xr.DataArray, sum(t.astype("int16") * np.int16(10**k) for k, t in enumerate(tests)))
     out = code.where(ok, DSWE_TESTS_NODATA).astype("int16")
     return out.rename("dswe_tests").assign_attrs(
         long_name="DSWE test code (ESPA diagnostic band)",
@@ -240,13 +241,22 @@ def dswe(ds: xr.Dataset, **thresholds: float) -> xr.DataArray:
 
     Parameters
     ----------
-    ds : scaled surface reflectance (see :func:`dswe_tests`).
-    **thresholds : any of :func:`dswe_tests`' thresholds, e.g. ``wigt=0.124``.
+    ds : xr.Dataset
+        Scaled surface reflectance (see :func:`dswe_tests`), with ``qa_pixel`` if any.
+    **thresholds : float
+        Any of :func:`dswe_tests`' thresholds, e.g. ``wigt=0.124``.
 
     Returns
     -------
     xr.DataArray
         uint8 classes on the input's grid.
+
+    Raises
+    ------
+    ValueError
+        If ``ds`` lacks one of the six bands.
+    TypeError
+        If a threshold's name is not one of :func:`dswe_tests`' parameters.
 
     References
     ----------
@@ -299,22 +309,33 @@ def _check_thresholds(thresholds: Mapping[str, float]) -> dict[str, float]:
 def dswe_water(
     ds: xr.Dataset | xr.DataArray, classes: tuple[int, ...] = (1, 2), **thresholds: float
 ) -> xr.DataArray:
-    """A DSWE water mask: 1 where the DSWE class is in ``classes``, 0 elsewhere, NaN no data.
+    """Make a DSWE water mask: 1 where the DSWE class is in ``classes``, 0 elsewhere, NaN no data.
 
     The default, high and moderate confidence water (1, 2), is the usual "open water" reading;
     add 3 and 4 to count wetlands and partial (subpixel) water.
 
     Parameters
     ----------
-    ds : scaled surface reflectance (DSWE is run with ``thresholds``), or classes already
+    ds : xr.Dataset or xr.DataArray
+        Scaled surface reflectance (DSWE is run with ``thresholds``), or classes already
         computed by :func:`dswe`.
-    classes : the DSWE classes that count as water.
-    **thresholds : passed to :func:`dswe` when ``ds`` is a Dataset.
+    classes : tuple of int
+        The DSWE classes that count as water (0-4).
+    **thresholds : float
+        Passed to :func:`dswe` when ``ds`` is a Dataset.
 
     Returns
     -------
     xr.DataArray
-        float32 mask on the input's grid.
+        float32 mask named ``dswe_water`` on the input's grid; NaN where DSWE has no data or
+        the class is 9 (snow).
+
+    Raises
+    ------
+    ValueError
+        If a class is not 0-4, or DSWE cannot run on ``ds`` (see :func:`dswe`).
+    TypeError
+        If thresholds are given with classes already computed, or are unknown.
 
     References
     ----------
@@ -362,13 +383,19 @@ def wofs(ds: xr.Dataset) -> xr.DataArray:
 
     Parameters
     ----------
-    ds : scaled surface reflectance with ``blue, green, red, nir08, swir16, swir22`` (numpy or
-        dask backed).
+    ds : xr.Dataset
+        Scaled surface reflectance with ``blue, green, red, nir08, swir16, swir22`` (numpy or
+        dask backed), and ``valid`` if any.
 
     Returns
     -------
     xr.DataArray
-        float32 mask on the input's grid (lazy if the input is dask-backed).
+        float32 mask named ``wofs`` on the input's grid (lazy if the input is dask-backed).
+
+    Raises
+    ------
+    ValueError
+        If ``ds`` lacks one of the six bands.
 
     References
     ----------
@@ -390,7 +417,7 @@ def wofs(ds: xr.Dataset) -> xr.DataArray:
     """
     from wofs.classifier import classify
 
-    _check_bands(ds, DSWE_BANDS, "WOfS")
+    require_bands(ds, DSWE_BANDS, "WOfS")
     template = ds[DSWE_BANDS[0]]
     stack = ds[list(DSWE_BANDS)].to_array("band").transpose("band", "y", "x")
     stack = stack.astype("float32") * np.float32(10000)
@@ -401,14 +428,24 @@ def wofs(ds: xr.Dataset) -> xr.DataArray:
 
 
 def qa_water(ds: xr.Dataset) -> xr.DataArray:
-    """The USGS water flag (bit 7 of Collection 2 ``qa_pixel``) as a float mask.
+    """Read the USGS water flag (bit 7 of Collection 2 ``qa_pixel``) as a float mask.
 
     NaN where the pixel is not ``valid`` or is fill (bit 0).
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        A scene with ``qa_pixel`` (and ``valid`` if any).
+
+    Returns
+    -------
+    xr.DataArray
+        float32 mask named ``qa_water`` on the input's grid.
 
     Raises
     ------
     ValueError
-        if ``ds`` has no ``qa_pixel`` (some real crops ship without one): there is no USGS
+        If ``ds`` has no ``qa_pixel`` (some real crops ship without one): there is no USGS
         water flag to read. :func:`references` then leaves ``qa_water`` out.
 
     References
@@ -439,7 +476,7 @@ def qa_water(ds: xr.Dataset) -> xr.DataArray:
 
 
 def mndwi_otsu(ds: xr.Dataset) -> xr.DataArray:
-    """Water where MNDWI exceeds a threshold chosen by Otsu's method over the scene.
+    """Call water where MNDWI exceeds a threshold chosen by Otsu's method over the scene.
 
     The threshold (``threshold`` attribute) is scikit-image's ``threshold_otsu`` of the
     valid pixels' MNDWI (:func:`lakeml.water.mndwi`) within [-1, 1]. Collection 2 surface
@@ -449,10 +486,21 @@ def mndwi_otsu(ds: xr.Dataset) -> xr.DataArray:
     adapts to each scene but assumes the histogram has two modes, water and land: a scene with
     almost no water has one, and Otsu then splits the land (see :func:`consensus`).
 
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Scaled reflectance with ``green`` and ``swir16`` (and ``valid`` if any).
+
+    Returns
+    -------
+    xr.DataArray
+        float32 mask named ``mndwi_otsu`` on the input's grid, NaN where MNDWI is; attribute
+        ``threshold`` (float).
+
     Raises
     ------
     ValueError
-        if no pixel has an MNDWI value.
+        If ``ds`` lacks a band, or no pixel has an MNDWI value in [-1, 1].
 
     References
     ----------
@@ -468,8 +516,9 @@ def mndwi_otsu(ds: xr.Dataset) -> xr.DataArray:
     >>> swir16 = np.array([[0.01, 0.01, 0.02, 0.35, 0.40, np.nan]], "float32")
     >>> ds = xr.Dataset({"green": (("y", "x"), green), "swir16": (("y", "x"), swir16)},
     ...                 coords={"y": [15.0], "x": 15.0 + 30.0 * np.arange(6)})
-    >>> mndwi_otsu(ds).values.tolist()
-    [[1.0, 1.0, 1.0, 0.0, 0.0, nan]]
+    >>> water = mndwi_otsu(ds)
+    >>> water.values.tolist(), round(water.attrs["threshold"], 2)  # water above -0.27
+    ([[1.0, 1.0, 1.0, 0.0, 0.0, nan]], -0.27)
     """
     from skimage.filters import threshold_otsu
 
@@ -488,17 +537,27 @@ def mndwi_otsu(ds: xr.Dataset) -> xr.DataArray:
 
 
 def consensus(*masks: xr.DataArray) -> xr.DataArray:
-    """The reference pixels: where every mask agrees, 1 all water, 0 all dry, NaN otherwise.
+    """Keep the pixels where every mask agrees: 1 all water, 0 all dry, NaN otherwise.
 
     A pixel is NaN where any mask is NaN (no data) or where the masks disagree, so the result
     holds only the pixels that all the independent references classify alike: the pixels a
     candidate mask can be scored on with little doubt about the truth. Its coverage (the
     fraction of non-NaN pixels) says how much of the scene that is.
 
+    Parameters
+    ----------
+    *masks : xr.DataArray
+        Float water masks on one grid: > 0.5 water, <= 0.5 dry, NaN no data.
+
+    Returns
+    -------
+    xr.DataArray
+        float32 mask named ``consensus`` on the masks' grid.
+
     Raises
     ------
     ValueError
-        if no mask is given or the masks are not on one grid (same ``y``/``x``).
+        If no mask is given or the masks are not on one grid (same ``y``/``x``).
 
     Examples
     --------
@@ -528,7 +587,7 @@ def consensus(*masks: xr.DataArray) -> xr.DataArray:
 
 
 def references(ds: xr.Dataset, **thresholds: float) -> xr.Dataset:
-    """Every reference on the input's grid, in one Dataset.
+    """Compute every reference on the input's grid, in one Dataset.
 
     Variables: ``dswe`` (uint8 classes, :func:`dswe`), ``dswe_water``, ``wofs``, ``mndwi_otsu``,
     ``qa_water`` (only when ``ds`` has ``qa_pixel``) and ``consensus`` of the three
@@ -537,8 +596,22 @@ def references(ds: xr.Dataset, **thresholds: float) -> xr.Dataset:
 
     Parameters
     ----------
-    ds : scaled surface reflectance, as from :func:`lakeml.load.load_scene`.
-    **thresholds : DSWE thresholds (see :func:`dswe_tests`).
+    ds : xr.Dataset
+        Scaled surface reflectance, as from :func:`lakeml.load.load_scene`.
+    **thresholds : float
+        DSWE thresholds (see :func:`dswe_tests`).
+
+    Returns
+    -------
+    xr.Dataset
+        The masks named above; attribute ``references``: their names, comma-separated.
+
+    Raises
+    ------
+    ValueError
+        If ``ds`` lacks one of the six bands, or no pixel has an MNDWI value.
+    TypeError
+        If a threshold's name is unknown.
 
     Examples
     --------
@@ -606,6 +679,23 @@ def agreement(
     An accuracy is NaN when its denominator is empty (no water in the reference, or in the
     candidate); every score is NaN, with ``pixels`` 0, when no pixel is valid in both. The
     reference is put on the candidate's grid first if the grids differ (as ``iou`` does).
+
+    Parameters
+    ----------
+    mask : xr.DataArray
+        The candidate water mask: 1 water, 0 not water, NaN no data.
+    refs : xr.Dataset or mapping of str to xr.DataArray
+        The reference masks by name; non-float variables (``dswe``) are skipped.
+
+    Returns
+    -------
+    dict of str to dict
+        Per reference name, the scores above (floats; ``pixels`` an int).
+
+    Raises
+    ------
+    ValueError
+        If a reference differs in shape from ``mask`` and they lack a CRS to align them.
 
     Examples
     --------

@@ -17,11 +17,35 @@ def to_samples(ds: xr.Dataset, bands: Sequence[str]) -> xr.DataArray:
 
     The ``sample`` dimension is a MultiIndex of (y, x), so nothing about a pixel's place is lost.
 
-    Example
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Bands over ``(y, x)``, e.g. scaled reflectance from :func:`lakeml.load.load_scene`.
+    bands : sequence of str
+        Variables of ``ds`` to use as features, in this order (the ``band`` coordinate).
+
+    Returns
     -------
-    >>> X = to_samples(ds, ["red", "nir08"])  # doctest: +SKIP
-    >>> X.dims  # doctest: +SKIP
-    ('sample', 'band')
+    xr.DataArray
+        float32 ``(sample, band)`` array named ``samples``, with the attrs of ``ds``; one row
+        per pixel, row-major (``y`` first).
+
+    Raises
+    ------
+    ValueError
+        If a band is not in ``ds``, or ``ds`` has no ``y`` and ``x`` dimensions.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> ds = xr.Dataset({"red": (("y", "x"), [[0.1, 0.2, 0.3], [0.4, np.nan, 0.6]]),
+    ...                  "nir08": (("y", "x"), [[0.5, 0.4, 0.3], [0.2, 0.1, 0.0]])},
+    ...                 coords={"y": [45.0, 15.0], "x": [15.0, 45.0, 75.0]})
+    >>> X = to_samples(ds, ["red", "nir08"])
+    >>> X.dims, X.shape, str(X.dtype)
+    (('sample', 'band'), (6, 2), 'float32')
+    >>> X.sel(y=15.0, x=45.0).values.astype(float).round(2).tolist()  # its red is masked
+    [nan, 0.1]
     """
     bands = list(bands)
     missing = [b for b in bands if b not in ds.data_vars]
@@ -45,11 +69,34 @@ def from_samples(
     ``like`` (optional) gives the grid to reindex onto, so that the result has exactly its
     ``y``/``x`` coordinates, order and CRS coordinate.
 
-    Example
+    Parameters
+    ----------
+    values : xr.DataArray
+        An array with a ``sample`` (y, x) MultiIndex dimension, e.g. cluster labels of the
+        output of :func:`to_samples`; other dimensions (``band``) come first in the result.
+    like : xr.Dataset or xr.DataArray, optional
+        The grid to reindex onto (pixels missing from ``values`` become NaN).
+
+    Returns
     -------
-    >>> image = from_samples(labels, like=ds)  # doctest: +SKIP
-    >>> image.dims  # doctest: +SKIP
-    ('y', 'x')
+    xr.DataArray
+        ``values`` with ``sample`` unstacked to ``(y, x)``, the last two dimensions.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` has no ``sample`` dimension.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> ds = xr.Dataset({"red": (("y", "x"), [[0.1, 0.2, 0.3], [0.4, np.nan, 0.6]])},
+    ...                 coords={"y": [45.0, 15.0], "x": [15.0, 45.0, 75.0]})
+    >>> X = to_samples(ds, ["red"])
+    >>> labels = xr.DataArray([0, 0, 1, 1, -1, 1], dims="sample", coords={"sample": X.sample})
+    >>> image = from_samples(labels, like=ds)
+    >>> image.dims, image.values.tolist()
+    (('y', 'x'), [[0, 0, 1], [1, -1, 1]])
     """
     if "sample" not in values.dims:
         raise ValueError(f"expected a 'sample' dimension, got {values.dims}")
@@ -69,11 +116,33 @@ def standardize(samples: xr.DataArray) -> xr.DataArray:
     One mean and standard deviation per band, so that a bright band (SWIR over desert) does not
     outweigh a dark one (blue) in the distances clustering relies on.
 
-    Example
+    Parameters
+    ----------
+    samples : xr.DataArray
+        ``(sample, band)`` array, as from :func:`to_samples`; NaN rows are left out of the
+        statistics and stay NaN.
+
+    Returns
     -------
-    >>> Z = standardize(X)  # doctest: +SKIP
-    >>> Z.mean("sample").values.round(6)  # doctest: +SKIP
-    array([0., 0.], dtype=float32)
+    xr.DataArray
+        float32, same dims and coords, named ``standardized``. A constant band is only
+        centred (divided by 1, not by its zero standard deviation).
+
+    Raises
+    ------
+    ValueError
+        If ``samples`` lacks the ``sample`` or ``band`` dimension.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> X = xr.DataArray([[0.0, 0.5], [0.1, 0.4], [0.3, 0.3], [np.nan, 0.2]],
+    ...                  dims=("sample", "band"), coords={"band": ["red", "nir08"]})
+    >>> Z = standardize(X)
+    >>> Z.sel(band="red").values.astype(float).round(3).tolist()
+    [-1.069, -0.267, 1.336, nan]
+    >>> Z.std("sample").values.astype(float).round(6).tolist()
+    [1.0, 1.0]
     """
     if "band" not in samples.dims or "sample" not in samples.dims:
         raise ValueError(f"expected dims (sample, band), got {samples.dims}")

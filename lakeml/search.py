@@ -11,11 +11,8 @@ by some servers, so it is not used.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
-import re
 import time
-import urllib.parse
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -25,14 +22,18 @@ from pystac_client.exceptions import APIError
 from pystac_client.stac_api_io import StacApiIO
 from urllib3.util.retry import Retry
 
-PC_STAC_URL = "https://planetarycomputer.microsoft.com/api/stac/v1"
-"""Microsoft Planetary Computer's STAC API: the default catalog."""
+from lakeml.checks import (
+    PC_STAC_URL,
+    BadInput,
+    validate_bbox,
+    validate_datetime,
+    validate_max_cloud,
+    validate_platforms,
+    validate_stac_url,
+)
 
 COLLECTION = "landsat-c2-l2"
 """Landsat Collection 2 Level-2 (surface reflectance and temperature)."""
-
-PLATFORMS = ("landsat-4", "landsat-5", "landsat-7", "landsat-8", "landsat-9")
-"""Platforms in the ``landsat-c2-l2`` collection, as STAC's ``platform`` property spells them."""
 
 WALKER_LAKE_BBOX = (-118.89, 38.54, -118.57, 38.84)
 """The original cookbook's bounding box around Walker Lake, Nevada (W, S, E, N in degrees)."""
@@ -40,183 +41,72 @@ WALKER_LAKE_BBOX = (-118.89, 38.54, -118.57, 38.84)
 WALKER_LAKE_CENTRE = (-118.71, 38.70)
 """A point in the middle of Walker Lake (lon, lat): water on every date."""
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
 
 def stac_url(url: str | None = None) -> str:
     """Return the STAC API to use: ``url``, else ``$LAKEML_STAC_URL``, else Planetary Computer.
 
-    Example
+    Parameters
+    ----------
+    url : str or None
+        A STAC API address; None or empty for the environment's or the default.
+
+    Returns
     -------
+    str
+        The address, checked (:func:`lakeml.checks.validate_stac_url`).
+
+    Raises
+    ------
+    BadInput
+        Not an http(s) URL (the message says where it came from).
+
+    Examples
+    --------
     >>> stac_url("http://127.0.0.1:8080/api/stac/v1")
     'http://127.0.0.1:8080/api/stac/v1'
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"LAKEML_STAC_URL": ""}):
+    ...     stac_url()
+    'https://planetarycomputer.microsoft.com/api/stac/v1'
+    >>> with mock.patch.dict(os.environ, {"LAKEML_STAC_URL": "127.0.0.1:8080"}):
+    ...     stac_url()
+    Traceback (most recent call last):
+    ...
+    lakeml.checks.BadInput: LAKEML_STAC_URL must be an http(s) URL, got '127.0.0.1:8080'; ...
     """
     url = url.strip() if url else url
     if url:
-        where = "the STAC API URL"
-    elif os.environ.get("LAKEML_STAC_URL"):
-        url, where = os.environ["LAKEML_STAC_URL"].strip(), "LAKEML_STAC_URL"
-    else:
-        return PC_STAC_URL
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
-        raise ValueError(
-            f"{where} must be an http(s) URL, got {url!r}; e.g. {PC_STAC_URL} "
-            "(Planetary Computer) or the URL `lakeml sample serve` prints"
-        )
-    return url
-
-
-def validate_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
-    """Check a lon/lat bounding box ``(W, S, E, N)`` and return it as a tuple of floats.
-
-    Raises ``ValueError`` naming what is wrong and how to fix it.
-
-    Example
-    -------
-    >>> validate_bbox([-118.89, 38.54, -118.57, 38.84])
-    (-118.89, 38.54, -118.57, 38.84)
-    """
-    try:
-        values = tuple(float(v) for v in bbox)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"bbox must be four numbers W S E N in degrees, got {bbox!r}"
-        ) from None
-    if len(values) != 4:
-        raise ValueError(
-            f"bbox must be four numbers W S E N in degrees, got {len(values)} values: {bbox!r}"
-        )
-    w, s, e, n = values
-    if not all(math.isfinite(v) for v in values):
-        raise ValueError(f"bbox values must be finite numbers, got {bbox!r}")
-    if not (-180 <= w <= 180 and -180 <= e <= 180):
-        raise ValueError(f"bbox longitudes must lie in [-180, 180], got W={w}, E={e}")
-    if not (-90 <= s <= 90 and -90 <= n <= 90):
-        raise ValueError(
-            f"bbox latitudes must lie in [-90, 90], got S={s}, N={n} "
-            "(did you swap longitude and latitude? the order is W S E N)"
-        )
-    if w == e:
-        raise ValueError(f"bbox has zero width: west and east are both {w}; give W < E")
-    if s == n:
-        raise ValueError(f"bbox has zero height: south and north are both {s}; give S < N")
-    if w >= e:
-        raise ValueError(
-            f"bbox west ({w}) must be less than east ({e}): the order is W S E N"
-        )
-    if s >= n:
-        raise ValueError(
-            f"bbox south ({s}) must be less than north ({n}): the order is W S E N"
-        )
-    return values  # type: ignore[return-value]
-
-
-def bbox_contains(bbox: Sequence[float], point: Sequence[float]) -> bool:
-    """True if the ``(lon, lat)`` point lies inside (or on the edge of) ``(W, S, E, N)``.
-
-    Example
-    -------
-    >>> bbox_contains((-118.89, 38.54, -118.57, 38.84), (-118.71, 38.70))
-    True
-    """
-    w, s, e, n = bbox
-    lon, lat = point
-    return w <= lon <= e and s <= lat <= n
-
-
-def validate_point(
-    point: Sequence[float], bbox: Sequence[float], name: str = "lake point"
-) -> tuple[float, float]:
-    """Check a ``(lon, lat)`` point that must lie inside ``bbox``; return it as floats.
-
-    Example
-    -------
-    >>> validate_point((-118.71, 38.70), (-118.89, 38.54, -118.57, 38.84))
-    (-118.71, 38.7)
-    """
-    try:
-        if isinstance(point, str) or len(point) != 2:
-            raise TypeError
-        lon, lat = (float(v) for v in point)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be two numbers LON LAT in degrees, got {point!r}") from None
-    if not bbox_contains(validate_bbox(bbox), (lon, lat)):
-        raise ValueError(
-            f"{name} ({lon}, {lat}) lies outside the bbox {list(bbox)}; give a point on the lake, "
-            "inside the bbox, as LON LAT"
-        )
-    return lon, lat
-
-
-def validate_datetime(interval: str, name: str = "datetime") -> str:
-    """Check a date interval ``YYYY-MM-DD/YYYY-MM-DD`` and return it unchanged.
-
-    ``name`` is the parameter's name, for the message.
-
-    Example
-    -------
-    >>> validate_datetime("2017-06-01/2017-09-30")
-    '2017-06-01/2017-09-30'
-    """
-    parts = str(interval).split("/")
-    if len(parts) != 2 or not all(_DATE.match(p) for p in parts):
-        raise ValueError(
-            f"{name} must be dates START/END written YYYY-MM-DD/YYYY-MM-DD, got {interval!r}"
-        )
-    try:
-        start, end = (dt.date.fromisoformat(p) for p in parts)
-    except ValueError as err:
-        raise ValueError(
-            f"{name} {interval!r} holds a date that is not in the calendar: {err}"
-        ) from None
-    if start > end:
-        raise ValueError(
-            f"{name} is reversed: start {start} is after end {end}; write START/END"
-        )
-    return interval
-
-
-def validate_platforms(platform: str | Iterable[str] | None) -> list[str]:
-    """Return the platform(s) as a list, checking each is a Landsat platform.
-
-    Example
-    -------
-    >>> validate_platforms("landsat-8")
-    ['landsat-8']
-    """
-    if platform is None:
-        return []
-    names = [platform] if isinstance(platform, str) else list(platform)
-    unknown = [p for p in names if p not in PLATFORMS]
-    if unknown:
-        raise ValueError(
-            f"unknown platform {unknown[0]!r}: choose from {', '.join(PLATFORMS)}"
-        )
-    return names
-
-
-def validate_max_cloud(max_cloud: float) -> float:
-    """Check a maximum cloud cover in percent (0-100).
-
-    Example
-    -------
-    >>> validate_max_cloud(1)
-    1.0
-    """
-    value = float(max_cloud)
-    if not 0 <= value <= 100:
-        raise ValueError(f"max cloud cover is a percentage in 0-100, got {max_cloud}")
-    return value
+        return validate_stac_url(url)
+    if os.environ.get("LAKEML_STAC_URL"):
+        return validate_stac_url(os.environ["LAKEML_STAC_URL"], "LAKEML_STAC_URL")
+    return PC_STAC_URL
 
 
 def cql2_filter(max_cloud: float | None = None, platforms: Sequence[str] = ()) -> dict[str, Any]:
     """Build the CQL2-JSON filter for ``eo:cloud_cover < max_cloud`` and ``platform in platforms``.
 
-    Example
+    Parameters
+    ----------
+    max_cloud : float or None
+        The cloud cover limit in percent; None for no limit.
+    platforms : sequence of str
+        The missions to keep; empty for all.
+
+    Returns
     -------
-    >>> cql2_filter(1, ["landsat-5"])["op"]
-    'and'
+    dict
+        The filter (``{}`` when there is nothing to filter on).
+
+    Examples
+    --------
+    >>> cql2_filter(20)
+    {'op': '<', 'args': [{'property': 'eo:cloud_cover'}, 20]}
+    >>> cql2_filter(1, ["landsat-5", "landsat-7"])  # doctest: +NORMALIZE_WHITESPACE
+    {'op': 'and', 'args': [{'op': '<', 'args': [{'property': 'eo:cloud_cover'}, 1]},
+                           {'op': 'in', 'args': [{'property': 'platform'},
+                                                 ['landsat-5', 'landsat-7']]}]}
+    >>> cql2_filter(None)
+    {}
     """
     args: list[dict[str, Any]] = []
     if max_cloud is not None:
@@ -239,16 +129,47 @@ def open_catalog(
     Asset links are left unsigned: :func:`lakeml.load.load_scene` signs Planetary Computer links
     when it reads them (fresh tokens, and no signed URL ends up in a notebook's output).
 
-    Example
+    Parameters
+    ----------
+    url : str or None
+        The STAC API (default :func:`stac_url`: ``$LAKEML_STAC_URL``, else Planetary
+        Computer).
+    retries : int
+        Tries again after the first, on 429, 5xx, timeouts and dropped connections.
+    timeout : float
+        Seconds to wait for an answer.
+
+    Returns
     -------
+    pystac_client.Client
+        The open catalog.
+
+    Raises
+    ------
+    BadInput
+        A bad ``url``, ``retries`` or ``timeout`` (checked before any request).
+    RuntimeError
+        The STAC API failed after its retries.
+
+    Examples
+    --------
+    Bad settings are refused before any request:
+
+    >>> open_catalog(timeout=0)
+    Traceback (most recent call last):
+    ...
+    lakeml.checks.BadInput: timeout is the seconds to wait for an answer, > 0; got 0
+
+    Needs a STAC API (Planetary Computer, or ``lakeml sample serve``):
+
     >>> catalog = open_catalog()  # doctest: +SKIP
     >>> catalog.id  # doctest: +SKIP
     'microsoft-pc'
     """
     if not (isinstance(timeout, (int, float)) and timeout > 0):
-        raise ValueError(f"timeout is the seconds to wait for an answer, > 0; got {timeout!r}")
+        raise BadInput(f"timeout is the seconds to wait for an answer, > 0; got {timeout!r}")
     if not (isinstance(retries, int) and retries >= 0):
-        raise ValueError(f"retries is a whole number >= 0, got {retries!r}")
+        raise BadInput(f"retries is a whole number >= 0, got {retries!r}")
     retry = Retry(
         total=retries,
         backoff_factor=0.5,
@@ -292,14 +213,58 @@ def search(
     max_cloud: float | None = 1,
     collection: str = COLLECTION,
     catalog: pystac_client.Client | None = None,
+    require_found: bool = True,
 ) -> list[pystac.Item]:
     """Search Landsat scenes over ``bbox`` in ``datetime`` below ``max_cloud`` percent cloud.
 
-    Returns the items sorted by date. Raises ``ValueError`` for bad input before any request,
-    and when nothing matches (saying what was searched and what to widen).
+    Input is checked before any request (:mod:`lakeml.checks`). A connection cut while an
+    answer is read is retried (as are 5xx answers and timeouts, by :func:`open_catalog`).
 
-    Example
+    Parameters
+    ----------
+    bbox : sequence of float
+        ``(W, S, E, N)`` in degrees.
+    datetime : str
+        ``YYYY-MM-DD/YYYY-MM-DD``.
+    platform : str, iterable of str or None
+        Landsat mission(s); None for all.
+    max_cloud : float or None
+        Keep scenes with ``eo:cloud_cover`` below this percentage; None for no limit.
+    collection : str
+        The STAC collection.
+    catalog : pystac_client.Client or None
+        An open catalog (default: :func:`open_catalog` of :func:`stac_url`).
+    require_found : bool
+        Raise when nothing matches (the default); False returns an empty list instead.
+
+    Returns
     -------
+    list of pystac.Item
+        The scenes, sorted by date (then id).
+
+    Raises
+    ------
+    BadInput
+        Bad input, an unknown collection, or (with ``require_found``) no scene: the message
+        says what was searched and what to widen.
+    RuntimeError
+        The STAC API failed after its retries.
+
+    Examples
+    --------
+    Input is checked before any request, so these fail at once, without a STAC API:
+
+    >>> search((-118.57, 38.54, -118.89, 38.84), "2017-06-01/2017-09-30")
+    Traceback (most recent call last):
+    ...
+    lakeml.checks.BadInput: bbox west (-118.57) must be less than east (-118.89): the order is ...
+    >>> search(WALKER_LAKE_BBOX, "2017-06-01/2017-09-30", platform="landsat-10")
+    Traceback (most recent call last):
+    ...
+    lakeml.checks.BadInput: unknown platform 'landsat-10': choose from landsat-4, landsat-5, ...
+
+    Needs a STAC API (Planetary Computer, or ``lakeml sample serve``):
+
     >>> items = search(WALKER_LAKE_BBOX, "2017-06-01/2017-09-30", "landsat-8")  # doctest: +SKIP
     >>> items[0].properties["platform"]  # doctest: +SKIP
     'landsat-8'
@@ -311,12 +276,10 @@ def search(
         max_cloud = validate_max_cloud(max_cloud)
     catalog = catalog if catalog is not None else open_catalog()
     url = catalog.self_href or "the STAC API"
-    try:
-        known = _retry_body(lambda: catalog.get_collection(collection), url)
-    except RuntimeError:
-        known = None
+    # None only for a 404; a server that fails is a RuntimeError, not the user's mistake
+    known = _retry_body(lambda: catalog.get_collection(collection), url)
     if known is None:
-        raise ValueError(
+        raise BadInput(
             f"unknown collection {collection!r} in the STAC API {url}; Landsat Collection 2 "
             f"Level-2 is {COLLECTION!r}"
         )
@@ -328,11 +291,11 @@ def search(
         filter_lang="cql2-json",
     )
     found = _retry_body(lambda: list(query.items()), url)
-    items = sorted(found, key=lambda it: it.datetime or dt.datetime.min)
-    if not items:
+    items = sorted(found, key=lambda it: (it.datetime or dt.datetime.min, it.id))
+    if not items and require_found:
         what = ", ".join(platforms) or "any platform"
         cloud = f" with cloud cover < {max_cloud}%" if max_cloud is not None else ""
-        raise ValueError(
+        raise BadInput(
             f"no {collection} scene found for {what} over bbox {list(bbox)} in {datetime}"
             f"{cloud}; widen the dates or raise the cloud cover limit"
         )
@@ -344,11 +307,46 @@ def band_table(items: Iterable[pystac.Item]) -> list[dict[str, Any]]:
 
     Useful to see why Landsat 5 and Landsat 8 scenes carry different bands.
 
-    Example
+    Parameters
+    ----------
+    items : iterable of pystac.Item
+        Scenes; each platform's assets are listed once (from its first scene).
+
+    Returns
     -------
-    >>> rows = band_table(items)  # doctest: +SKIP
-    >>> rows[0]["asset"]  # doctest: +SKIP
-    'blue'
+    list of dict
+        One row per (platform, asset with ``eo:bands``): ``platform``, ``asset``, ``band``,
+        ``common_name``, ``wavelength_um`` and the ``raster:bands`` ``scale``, ``offset``,
+        ``nodata``.
+
+    Examples
+    --------
+    Four real Landsat 9 items, as Planetary Computer serves them (stored with lakeml's tests),
+    give one row per band:
+
+    >>> import json
+    >>> from pathlib import Path
+    >>> import lakeml
+    >>> path = Path(lakeml.__file__).parents[1] / "tests/data/landsat-c2-l2-pc.json"
+    >>> items = [pystac.Item.from_dict(d) for d in json.loads(path.read_text())]
+    >>> rows = band_table(items)
+    >>> [row["asset"] for row in rows]
+    ['red', 'blue', 'green', 'nir08', 'lwir11', 'swir16', 'swir22', 'coastal']
+    >>> rows[0]  # doctest: +NORMALIZE_WHITESPACE
+    {'platform': 'landsat-9', 'asset': 'red', 'band': 'OLI_B4', 'common_name': 'red',
+     'wavelength_um': 0.65, 'scale': 2.75e-05, 'offset': -0.2, 'nodata': 0}
+
+    Landsat 5's thermal band is another instrument's, under another asset key:
+
+    >>> import datetime as dt
+    >>> tm = pystac.Item("LT05_DEMO", None, None, dt.datetime(1988, 8, 1),
+    ...                  {"platform": "landsat-5"})
+    >>> tm.add_asset("lwir", pystac.Asset("lwir.tif", extra_fields={
+    ...     "eo:bands": [{"name": "TM_B6", "common_name": "lwir", "center_wavelength": 11.45}],
+    ...     "raster:bands": [{"scale": 0.00341802, "offset": 149.0, "nodata": 0}]}))
+    >>> [(row["platform"], row["asset"], row["band"]) for row in band_table([items[0], tm])
+    ...  if row["wavelength_um"] > 10]
+    [('landsat-9', 'lwir11', 'TIRS_B10'), ('landsat-5', 'lwir', 'TM_B6')]
     """
     rows = []
     seen = set()

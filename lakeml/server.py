@@ -50,6 +50,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from lakeml.checks import BadInput
+
 STAC_PREFIX = "/api/stac/v1"
 """Path of the STAC API on the server (the same as Planetary Computer's)."""
 
@@ -97,8 +99,15 @@ class SampleServer:
     workdir : Path
         Temporary directory holding the database cluster and logs; removed on exit.
 
-    Example
-    -------
+    Examples
+    --------
+    What a running sample server tells its caller:
+
+    >>> [field.name for field in dataclasses.fields(SampleServer)]
+    ['stac_url', 'data_url', 'root', 'port', 'pids', 'workdir']
+
+    Not run here: :func:`serve_sample` needs the built sample and starts PostgreSQL.
+
     >>> with serve_sample() as srv:  # doctest: +SKIP
     ...     print(srv.stac_url)
     http://127.0.0.1:40123/api/stac/v1
@@ -169,7 +178,7 @@ def read_catalog(
 
     Parameters
     ----------
-    root : path
+    root : str or os.PathLike
         Sample directory holding ``catalog/collection.json`` and ``catalog/items.ndjson``.
     data_url : str
         URL at which ``root`` is served, e.g. ``http://127.0.0.1:8080/data``.
@@ -177,18 +186,42 @@ def read_catalog(
     Returns
     -------
     collection : dict
+        The STAC collection, its kept link hrefs made absolute.
     items : list of dict
+        The STAC items, in file order, each with ``collection`` set and relative asset hrefs
+        made absolute under ``data_url``.
 
     Raises
     ------
     ValueError
-        If the catalog files are missing or malformed, or an item names another collection.
+        If the catalog files are missing or malformed, an item names another collection, or
+        an asset href is an absolute local path.
 
-    Example
-    -------
-    >>> coll, items = read_catalog(root, "http://127.0.0.1:8080/data")  # doctest: +SKIP
-    >>> items[0]["assets"]["red"]["href"]  # doctest: +SKIP
-    'http://127.0.0.1:8080/data/cogs/.../..._SR_B4.TIF'
+    Examples
+    --------
+    A one-item catalog written in a temporary folder:
+
+    >>> import json, tempfile
+    >>> from pathlib import Path
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> root = Path(tmp.name)
+    >>> (root / "catalog").mkdir()
+    >>> _ = (root / "catalog" / "collection.json").write_text(json.dumps(
+    ...     {"type": "Collection", "id": "landsat-c2-l2", "links": []}))
+    >>> item = {"type": "Feature", "id": "LC08_X", "links": [],
+    ...         "assets": {"red": {"href": "cogs/LC08_X/LC08_X_SR_B4.TIF"}}}
+    >>> _ = (root / "catalog" / "items.ndjson").write_text(json.dumps(item))  # one item a line
+    >>> collection, items = read_catalog(root, "http://127.0.0.1:8080/data")
+    >>> collection["id"], len(items), items[0]["collection"]
+    ('landsat-c2-l2', 1, 'landsat-c2-l2')
+    >>> items[0]["assets"]["red"]["href"]
+    'http://127.0.0.1:8080/data/cogs/LC08_X/LC08_X_SR_B4.TIF'
+    >>> try:
+    ...     read_catalog(root / "cogs", "http://127.0.0.1:8080/data")
+    ... except ValueError as err:
+    ...     print(str(err).replace(str(root), "ROOT").split(" (")[0])
+    ROOT/cogs/catalog/collection.json not found: ROOT/cogs is not a sample directory
+    >>> tmp.cleanup()
     """
     root = Path(root)
     data_url = data_url.rstrip("/")
@@ -402,9 +435,33 @@ def create_app(root: str | os.PathLike[str], prefix: str = STAC_PREFIX) -> Any:
     Files are served by Starlette's ``StaticFiles`` outside stac-fastapi's middlewares (whose
     Brotli compression must not touch byte ranges).
 
-    Example
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The sample directory, served under :data:`DATA_PREFIX`.
+    prefix : str
+        Path of the STAC API.
+
+    Returns
     -------
+    Callable
+        An ASGI application ``app(scope, receive, send)``, as uvicorn runs it.
+
+    Examples
+    --------
+    Making the app needs no database (about 4 s: importing stac-fastapi):
+
+    >>> import inspect, tempfile
+    >>> app = create_app(tempfile.mkdtemp())
+    >>> list(inspect.signature(app).parameters)
+    ['scope', 'receive', 'send']
+
+    Not run here: it answers only with PostgreSQL and pgstac behind it (the ``PG*`` variables),
+    which :func:`serve_sample` starts.
+
     >>> app = create_app("/path/to/sample")  # doctest: +SKIP
+    >>> import uvicorn  # doctest: +SKIP
+    >>> uvicorn.run(app, port=8080)  # doctest: +SKIP
     """
     from stac_fastapi.pgstac.app import instantiate_api
     from stac_fastapi.pgstac.config import Settings
@@ -417,7 +474,7 @@ def create_app(root: str | os.PathLike[str], prefix: str = STAC_PREFIX) -> Any:
         """API settings from the arguments below only, never from the environment or .env."""
 
         @classmethod
-        def settings_customise_sources(cls, settings_cls, init_settings, **sources):  # type: ignore[override]
+        def settings_customise_sources(cls, settings_cls, init_settings, **sources):
             return (init_settings,)
 
     settings = _Settings(
@@ -536,11 +593,11 @@ def _stop_process_group(proc: subprocess.Popen, timeout: float = 10.0) -> None:
 def _bind(host: str, port: int) -> socket.socket:
     """Bind (without listening) the server's TCP socket; uvicorn inherits it (no port race)."""
     if not 0 <= int(port) <= 65535:
-        raise ValueError(f"port must be in 0..65535 (0 = any free port), got {port!r}")
+        raise BadInput(f"port must be in 0..65535 (0 = any free port), got {port!r}")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as err:
-        raise ValueError(f"cannot resolve host {host!r}: {err}") from None
+        raise BadInput(f"cannot resolve host {host!r}: {err}") from None
     family, _, _, _, addr = infos[0]
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -561,7 +618,7 @@ def _url_host(host: str, family: int) -> str:
 
 
 def _make_workdir() -> Path:
-    """A private temporary directory, short enough to hold a Unix socket path."""
+    """Make a private temporary directory, short enough to hold a Unix socket path."""
     workdir = Path(tempfile.mkdtemp(prefix="lakeml-srv-"))
     if len(str(workdir)) > _SOCKET_PATH_MAX:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -584,7 +641,7 @@ def serve_sample(
 
     Parameters
     ----------
-    root : path, optional
+    root : str or os.PathLike, optional
         Sample directory (``catalog/collection.json``, ``catalog/items.ndjson``, ``cogs/``...).
         Default: ``lakeml.sample.build()`` (builds the sample once, then reuses it).
     host : str
@@ -609,8 +666,11 @@ def serve_sample(
     RuntimeError
         If PostgreSQL or the API fails to start (with the tail of its log).
 
-    Example
-    -------
+    Examples
+    --------
+    Not run here: this needs the built sample (``lakeml sample build``), PostgreSQL with
+    PostGIS, and a few seconds to start.
+
     >>> import pystac_client
     >>> with serve_sample() as srv:  # doctest: +SKIP
     ...     client = pystac_client.Client.open(srv.stac_url)
@@ -623,7 +683,7 @@ def serve_sample(
         root = sample.build()
     root = Path(root).resolve()
     if not root.is_dir():
-        raise ValueError(f"sample directory {root} does not exist (run `lakeml sample build`)")
+        raise BadInput(f"sample directory {root} does not exist (run `lakeml sample build`)")
     bindir = _pg_bindir()
 
     with contextlib.ExitStack() as stack:
@@ -744,11 +804,31 @@ def serve_forever(
 
     Parameters
     ----------
-    root, host, port
-        As for ``serve_sample``.
+    root : str or os.PathLike, optional
+        As for :func:`serve_sample`.
+    host : str
+        As for :func:`serve_sample`.
+    port : int
+        As for :func:`serve_sample`.
 
-    Example
-    -------
+    Raises
+    ------
+    ValueError
+        As for :func:`serve_sample` (a bad ``root``, ``host`` or ``port``).
+    RuntimeError
+        If PostgreSQL or the API fails to start.
+
+    Examples
+    --------
+    A sample directory that does not exist is refused before anything starts:
+
+    >>> serve_forever(root="/nonexistent/sample")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lakeml.checks.BadInput: sample directory /nonexistent/sample does not exist (run ...)
+
+    Not run here: it serves until Ctrl-C, and needs the built sample and PostgreSQL.
+
     >>> serve_forever(port=8080)  # doctest: +SKIP
     STAC API: http://127.0.0.1:8080/api/stac/v1
     ...
@@ -776,26 +856,36 @@ def run_with_sample(cmd: Sequence[str], root: str | os.PathLike[str] | None = No
     ----------
     cmd : sequence of str
         The command and its arguments, e.g. ``["pytest", "notebooks"]``.
-    root : path, optional
-        As for ``serve_sample``.
+    root : str or os.PathLike, optional
+        As for :func:`serve_sample`.
 
     Returns
     -------
     int
         ``cmd``'s exit code (128 + N if it was killed by signal N; 130 on Ctrl-C).
 
-    Example
-    -------
-    >>> run_with_sample(["python", "-c", "import os; print(os.environ['LAKEML_STAC_URL'])"])
-    ... # doctest: +SKIP
+    Raises
+    ------
+    ValueError
+        (bad input) If ``cmd`` is empty or its program is not found; as for
+        :func:`serve_sample` otherwise.
+    RuntimeError
+        If PostgreSQL or the API fails to start.
+
+    Examples
+    --------
+    Not run here: this starts the sample server (the built sample and PostgreSQL).
+
+    >>> cmd = ["python", "-c", "import os; print(os.environ['LAKEML_STAC_URL'])"]
+    >>> run_with_sample(cmd)  # doctest: +SKIP
     http://127.0.0.1:40123/api/stac/v1
     0
     """
     cmd = [str(c) for c in cmd]
     if not cmd:
-        raise ValueError("no command given: use e.g. `lakeml sample run -- pytest notebooks`")
+        raise BadInput("no command given: use e.g. `lakeml sample run -- pytest notebooks`")
     if shutil.which(cmd[0]) is None:
-        raise ValueError(f"command not found: {cmd[0]!r}")
+        raise BadInput(f"command not found: {cmd[0]!r}")
     with _sigterm_as_keyboard_interrupt():
         try:
             with serve_sample(root) as srv:
@@ -818,11 +908,35 @@ def run_with_sample(cmd: Sequence[str], root: str | os.PathLike[str] | None = No
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m lakeml.server [--root DIR] [--host H] [--port N]``: serve until Ctrl-C."""
+    """``python -m lakeml.server [--root DIR] [--host H] [--port N]``: serve until Ctrl-C.
+
+    Parameters
+    ----------
+    argv : sequence of str or None
+        The arguments; None means ``sys.argv[1:]``. ``_child ...`` runs the uvicorn child
+        process of :func:`serve_sample` instead.
+
+    Returns
+    -------
+    int
+        The exit code: 0 once stopped.
+
+    Examples
+    --------
+    >>> try:
+    ...     main(["--help"])  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+    ... except SystemExit as exit:
+    ...     print("exit code", exit.code)
+    usage: python -m lakeml.server [-h] [--root ROOT] [--host HOST] [--port PORT]
+    ...
+    exit code 0
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["_child"]:
         return _child_main(argv[1:])
-    p = argparse.ArgumentParser(prog="python -m lakeml.server", description=main.__doc__)
+    # the docstring's summary line only, not its numpy sections
+    summary = (main.__doc__ or "").split("\n\n")[0]
+    p = argparse.ArgumentParser(prog="python -m lakeml.server", description=summary)
     p.add_argument("--root", default=None, help="sample directory (default: build the sample)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 = any free port")

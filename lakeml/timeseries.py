@@ -34,7 +34,6 @@ import contextlib
 import datetime as dt
 import math
 import os
-import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -45,21 +44,21 @@ import pandas as pd
 import pystac
 import xarray as xr
 
-from lakeml.files import atomic_write, output_dir, write_json
-from lakeml.load import SHARED_BANDS, current_client, pick_clearest
-from lakeml.search import (
-    COLLECTION,
-    WALKER_LAKE_CENTRE,
-    cql2_filter,
-    open_catalog,
+from lakeml.checks import (
+    BadInput,
+    check_fraction,
+    check_n_clusters,
+    check_resolution,
+    parse_months,
+    parse_years,
     validate_bbox,
     validate_max_cloud,
     validate_platforms,
 )
+from lakeml.files import atomic_write, output_dir, write_json
+from lakeml.load import SHARED_BANDS, current_client, pick_clearest
+from lakeml.search import COLLECTION, WALKER_LAKE_CENTRE, open_catalog, search
 from lakeml.water import START_CLUSTERS
-
-FIRST_YEAR = 1982
-"""Landsat Collection 2 Level-2 starts with Landsat 4 in 1982."""
 
 MIN_OBSERVED = 0.98
 """A year observing less than this fraction of the lake's maximum extent is ``partial``."""
@@ -82,92 +81,42 @@ STATUSES = ("ok", "partial", "missing", "failed")
 """Per-year status: measured; measured but partly observed; no scene under the cloud limit;
 scene found but processing raised a ``ValueError`` (the reason is in ``note``)."""
 
-_YEARS = re.compile(r"^\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?$")
-_MONTHS = re.compile(r"^\s*(\d{1,2})\s*(?:-\s*(\d{1,2})\s*)?$")
-
-
-# --------------------------------------------------------------------------------------------
-# Input
-# --------------------------------------------------------------------------------------------
-
-
-def parse_years(years: str | Sequence[int]) -> list[int]:
-    """Years from ``"START-END"`` (or one ``"YEAR"``, or a list), checked: ``ValueError`` if bad.
-
-    Example
-    -------
-    >>> parse_years("1984-1987")
-    [1984, 1985, 1986, 1987]
-    """
-    if isinstance(years, str):
-        m = _YEARS.match(years)
-        if not m:
-            raise ValueError(f"years must look like START-END, e.g. 1984-2024, got {years!r}")
-        start = int(m.group(1))
-        end = int(m.group(2) or start)
-        if start > end:
-            raise ValueError(f"years are reversed: {start} is after {end}; write START-END")
-        out = list(range(start, end + 1))
-    else:
-        try:
-            out = sorted({int(y) for y in years})
-        except (TypeError, ValueError):
-            raise ValueError(f"years must be whole numbers, got {years!r}") from None
-    if not out:
-        raise ValueError("no year given")
-    this_year = dt.date.today().year
-    if out[0] < FIRST_YEAR or out[-1] > this_year:
-        raise ValueError(
-            f"years must lie in {FIRST_YEAR}-{this_year} (Landsat Collection 2 Level-2 starts "
-            f"in {FIRST_YEAR}), got {out[0]}-{out[-1]}"
-        )
-    return out
-
-
-def parse_months(months: str | Sequence[int]) -> tuple[int, int]:
-    """The month range ``"M1-M2"`` (or ``(m1, m2)``) as two ints in 1-12 with m1 <= m2.
-
-    Example
-    -------
-    >>> parse_months("6-9")
-    (6, 9)
-    """
-    if isinstance(months, str):
-        m = _MONTHS.match(months)
-        if not m:
-            raise ValueError(f"months must look like M1-M2, e.g. 6-9, got {months!r}")
-        first, last = int(m.group(1)), int(m.group(2) or m.group(1))
-    else:
-        try:
-            first, last = (int(v) for v in months)
-        except (TypeError, ValueError):
-            raise ValueError(f"months must be two month numbers (M1, M2), got {months!r}") from None
-    if not (1 <= first <= 12 and 1 <= last <= 12):
-        raise ValueError(f"months must lie in 1-12, got {first}-{last}")
-    if first > last:
-        raise ValueError(
-            f"months are reversed: {first} is after {last}; a season across the new year is "
-            "not supported, write M1-M2 within one year"
-        )
-    return first, last
-
-
-def season(year: int, months: tuple[int, int] = (6, 9)) -> str:
-    """The STAC datetime interval of ``months`` (first day of M1 to last day of M2) in ``year``.
-
-    Example
-    -------
-    >>> season(1988)
-    '1988-06-01/1988-09-30'
-    """
-    first, last = parse_months(months)
-    end = dt.date(year + (last == 12), last % 12 + 1, 1) - dt.timedelta(days=1)
-    return f"{year}-{first:02d}-01/{end.isoformat()}"
-
 
 # --------------------------------------------------------------------------------------------
 # Selection: search per year, pick the clearest
 # --------------------------------------------------------------------------------------------
+
+
+def season(year: int, months: tuple[int, int] = (6, 9)) -> str:
+    """Return the STAC datetime interval of ``months`` in ``year``: first day of M1 to last of M2.
+
+    Parameters
+    ----------
+    year : int
+        The year.
+    months : tuple of int
+        First and last month, 1-12 (also ``"M1-M2"``, see :func:`lakeml.checks.parse_months`).
+
+    Returns
+    -------
+    str
+        ``YYYY-MM-DD/YYYY-MM-DD``.
+
+    Raises
+    ------
+    BadInput
+        Bad months.
+
+    Examples
+    --------
+    >>> season(1988)
+    '1988-06-01/1988-09-30'
+    >>> season(2024, (2, 2)), season(2000, (11, 12))
+    ('2024-02-01/2024-02-29', '2000-11-01/2000-12-31')
+    """
+    first, last = parse_months(months)
+    end = dt.date(year + (last == 12), last % 12 + 1, 1) - dt.timedelta(days=1)
+    return f"{year}-{first:02d}-01/{end.isoformat()}"
 
 
 def search_years(
@@ -179,45 +128,101 @@ def search_years(
     catalog: Any = None,
     collection: str = COLLECTION,
 ) -> dict[int, list[pystac.Item]]:
-    """Candidate scenes per year: over ``bbox``, in ``months``, ``eo:cloud_cover < max_cloud``.
+    """Search the candidate scenes of each year: over ``bbox``, in ``months``, below ``max_cloud``.
 
     ``platforms`` (default: every Landsat mission) restricts the missions. A year without any
     candidate maps to an empty list (a *missing* year). Items are sorted by date.
 
-    Example
+    Parameters
+    ----------
+    bbox : sequence of float
+        ``(W, S, E, N)`` in degrees.
+    years : str or sequence of int
+        ``"START-END"``, ``"YEAR"`` or a list of years.
+    months : str or sequence of int
+        ``"M1-M2"`` or ``(m1, m2)``: the season searched each year.
+    max_cloud : float
+        Scene ``eo:cloud_cover`` limit, percent.
+    platforms : iterable of str or None
+        Missions to keep; None for all.
+    catalog : pystac_client.Client or None
+        An open catalog (default :func:`lakeml.search.open_catalog`).
+    collection : str
+        The STAC collection.
+
+    Returns
     -------
-    >>> found = search_years(WALKER_LAKE_BBOX, "1984-1986")  # doctest: +SKIP
-    >>> {y: len(v) for y, v in found.items()}  # doctest: +SKIP
+    dict of int to list of pystac.Item
+        Every requested year, with its candidates (maybe none).
+
+    Raises
+    ------
+    BadInput
+        Bad input (checked before any request).
+    RuntimeError
+        The STAC API failed after its retries.
+
+    Examples
+    --------
+    Input is checked before any request:
+
+    >>> search_years((-118.89, 38.54, -118.57, 38.84), "1986-1984")
+    Traceback (most recent call last):
+    ...
+    lakeml.checks.BadInput: years are reversed: 1986 is after 1984; write START-END
+
+    Needs a STAC API: here the offline sample (``lakeml sample build``), served locally:
+
+    >>> from lakeml.pipeline import catalog_url
+    >>> from lakeml.search import WALKER_LAKE_BBOX
+    >>> with catalog_url(None, use_sample=True) as url:  # doctest: +SKIP
+    ...     found = search_years(WALKER_LAKE_BBOX, "1984-1986", catalog=open_catalog(url))
+    >>> {year: len(items) for year, items in found.items()}  # doctest: +SKIP
     {1984: 1, 1985: 1, 1986: 1}
     """
     bbox = validate_bbox(bbox)
-    years = parse_years(years)
-    months = parse_months(months)
+    year_list = parse_years(years)
+    month_range = parse_months(months)
     max_cloud = validate_max_cloud(max_cloud)
     names = validate_platforms(list(platforms) if platforms is not None else None)
     catalog = catalog if catalog is not None else open_catalog()
-    flt = cql2_filter(max_cloud, names)
-    out = {}
-    for year in years:
-        query = catalog.search(
-            collections=[collection],
-            bbox=bbox,
-            datetime=season(year, months),
-            filter=flt,
-            filter_lang="cql2-json",
+    return {
+        year: search(
+            bbox,
+            season(year, month_range),
+            names or None,
+            max_cloud,
+            collection,
+            catalog=catalog,
+            require_found=False,
         )
-        out[year] = sorted(query.items(), key=lambda it: (it.datetime, it.id))
-    return out
+        for year in year_list
+    }
 
 
 def pick_year(items: Sequence[pystac.Item], bbox: Sequence[float]) -> pystac.Item | None:
-    """The year's scene: the least fill, cloud and shadow over ``bbox``; ``None`` if no candidate.
+    """Pick the year's scene: the least fill, cloud and shadow over ``bbox``; None if no candidate.
 
     The rule of :func:`lakeml.load.pick_clearest` (ties: the lower ``eo:cloud_cover``); no
     candidate means a *missing* year.
 
-    Example
+    Parameters
+    ----------
+    items : sequence of pystac.Item
+        The year's candidates (:func:`search_years`).
+    bbox : sequence of float
+        ``(W, S, E, N)`` in degrees.
+
+    Returns
     -------
+    pystac.Item or None
+        The clearest candidate; None when there is none.
+
+    Examples
+    --------
+    A year without a candidate is *missing*, not an error (as it is for
+    :func:`lakeml.load.pick_clearest`):
+
     >>> pick_year([], (-118.89, 38.54, -118.57, 38.84)) is None
     True
     """
@@ -232,11 +237,13 @@ def pick_year(items: Sequence[pystac.Item], bbox: Sequence[float]) -> pystac.Ite
 def _observed_point(
     labels: xr.DataArray, lake_point: tuple[float, float], max_distance_m: float
 ) -> tuple[float, float] | None:
-    """The lake point if observed there, else the nearest observed pixel within the distance."""
+    """Return the lake point if observed there, else the nearest observed pixel in the distance."""
     from odc.geo.geom import point
 
+    from lakeml.water import lonlat_to_xy
+
     crs = labels.odc.crs
-    x0, y0 = point(*lake_point, "EPSG:4326").to_crs(crs).coords[0]
+    x0, y0 = lonlat_to_xy(labels, *lake_point)
     xs, ys = labels.x.values, labels.y.values
     ix = np.abs(xs - x0) <= max_distance_m
     iy = np.abs(ys - y0) <= max_distance_m
@@ -272,27 +279,77 @@ def process_year(
     terrain shadow on the ranges, which DSWE and WOfS call water without a terrain model).
     ``all_water_km2`` keeps the whole scene's water.
 
-    Returns a small dataset: ``water`` (float32 1 water / 0 dry / NaN not observed, on the
-    scene's grid, with its CRS: the lake, or all water without ``lake_point``) and attrs
-    ``item_id``, ``platform``, ``datetime``, ``water_km2`` (the lake), ``all_water_km2``,
-    ``water_iou_vs_<ref>`` (the whole scene's water vs DSWE, WOfS, MNDWI-Otsu, the qa water
-    bit, see :func:`lakeml.pipeline.classify_scene`), ``lake_point_checked``,
-    ``note`` (why the lake point was not checked, if so), ``seconds``; with ``truth``
-    (offline sample only) also ``truth_water_km2`` (the real lake, hidden parts included) and
-    ``water_iou_vs_truth`` (over observed pixels).
+    Parameters
+    ----------
+    item : pystac.Item
+        The year's scene.
+    bbox : sequence of float
+        ``(W, S, E, N)`` in degrees.
+    resolution : float
+        Pixel size in metres (30 native; 120 is ~16x faster, for quick looks).
+    lake_point : tuple of float or None
+        ``(lon, lat)`` known to be lake; None measures all the water in the bbox.
+    n_clusters : int
+        Clusters to start with (see :func:`lakeml.pipeline.classify_scene`).
+    truth : bool
+        Add the offline sample's truth (sample scenes only).
+    lake_point_search_m : float
+        How far from a hidden lake point to look for an observed pixel to check, in metres.
 
-    Example
+    Returns
     -------
-    >>> year = process_year(item, WALKER_LAKE_BBOX, resolution=120)  # doctest: +SKIP
-    >>> round(year.attrs["water_km2"])  # doctest: +SKIP
-    114
+    xr.Dataset
+        ``water`` (float32 1 water / 0 dry / NaN not observed, on the scene's grid, with its
+        CRS: the lake, or all water without ``lake_point``) and attrs ``item_id``,
+        ``platform``, ``datetime``, ``water_km2`` (the lake), ``all_water_km2``,
+        ``water_iou_vs_<ref>`` (the whole scene's water vs DSWE, WOfS, MNDWI-Otsu, the qa
+        water bit, see :func:`lakeml.pipeline.classify_scene`), ``lake_point_checked``,
+        ``note`` (why the lake point was not checked, if so), ``seconds``; with ``truth`` also
+        ``truth_water_km2`` (the real lake, hidden parts included) and ``water_iou_vs_truth``
+        (over observed pixels).
+
+    Raises
+    ------
+    BadInput
+        Bad input (checked before any read), or every pixel is masked.
+    ValueError
+        The lake point's own pixel is observed and is not water.
+
+    Examples
+    --------
+    Input is checked before any pixel is read:
+
+    >>> import datetime as dt
+    >>> item = pystac.Item("LT05_DEMO", None, None, dt.datetime(1984, 8, 8), {})
+    >>> process_year(item, (-118.89, 38.54, -118.57, 38.84), resolution=0)
+    Traceback (most recent call last):
+    ...
+    lakeml.checks.BadInput: resolution is a pixel size in metres > 0, got 0
+
+    Needs a STAC API and its COGs: here the offline sample (``lakeml sample build``), served
+    locally; its 1984 scene:
+
+    >>> from lakeml.pipeline import catalog_url
+    >>> from lakeml.search import WALKER_LAKE_BBOX
+    >>> with catalog_url(None, use_sample=True) as url:  # doctest: +SKIP
+    ...     found = search_years(WALKER_LAKE_BBOX, "1984", catalog=open_catalog(url))
+    ...     year = process_year(pick_year(found[1984], WALKER_LAKE_BBOX), WALKER_LAKE_BBOX,
+    ...                         resolution=120)
+    >>> year.attrs["platform"], round(year.attrs["water_km2"], 1)  # doctest: +SKIP
+    ('landsat-5', 163.4)
+    >>> year.attrs["lake_point_checked"], round(year.attrs["all_water_km2"], 1)  # doctest: +SKIP
+    (1, 165.6)
     """
     from lakeml import water as w
     from lakeml.pipeline import classify_scene
 
     start = time.perf_counter()
     scene = classify_scene(
-        item, bbox, bands=SHARED_BANDS, n_clusters=n_clusters, lake_point=None,
+        item,
+        bbox,
+        bands=SHARED_BANDS,
+        n_clusters=n_clusters,
+        lake_point=None,
         resolution=resolution,
     )
     checked, note = False, ""
@@ -321,8 +378,15 @@ def process_year(
             note = f"{note}; {fallback}" if note else fallback
     attrs = {
         k: scene.attrs[k]
-        for k in ("item_id", "platform", "datetime", "water_iou_vs_dswe",
-                  "water_iou_vs_wofs", "water_iou_vs_mndwi", "water_iou_vs_qa")
+        for k in (
+            "item_id",
+            "platform",
+            "datetime",
+            "water_iou_vs_dswe",
+            "water_iou_vs_wofs",
+            "water_iou_vs_mndwi",
+            "water_iou_vs_qa",
+        )
     }
     attrs["water_km2"] = w.area_km2(lake)
     attrs["all_water_km2"] = scene.attrs["water_km2"]
@@ -347,14 +411,16 @@ def _year_task(
     item = pick_year(items, bbox)
     if item is None:
         return {**out, "status": "missing", "note": "no scene under the cloud limit"}
-    out.update(item_id=item.id, platform=item.properties.get("platform", ""),
-               datetime=str(item.properties.get("datetime", "")))
+    out.update(
+        item_id=item.id,
+        platform=item.properties.get("platform", ""),
+        datetime=str(item.properties.get("datetime", "")),
+    )
     try:
         ds = process_year(item, bbox, **options)
     except ValueError as err:
         return {**out, "status": "failed", "note": str(err)}
-    out.update(ds.attrs, status="ok", water=ds.water,
-               seconds=round(time.perf_counter() - start, 3))
+    out.update(ds.attrs, status="ok", water=ds.water, seconds=round(time.perf_counter() - start, 3))
     return out
 
 
@@ -382,8 +448,10 @@ def _run(
             return res
 
         lazy = [dask.delayed(call, pure=False)(*args) for args in tasks]
-        with dask.config.set(num_workers=max_in_flight) if max_in_flight else (
-            contextlib.nullcontext()
+        with (
+            dask.config.set(num_workers=max_in_flight)
+            if max_in_flight
+            else (contextlib.nullcontext())
         ):
             return list(dask.compute(*lazy, scheduler="threads"))
     from distributed import as_completed
@@ -421,16 +489,32 @@ def _run(
 
 
 def lake_extent(water: xr.DataArray, min_years: int = 2) -> xr.DataArray:
-    """The lake's maximum extent: pixels seen as water in at least ``min_years`` years.
+    """Find the lake's maximum extent: pixels seen as water in at least ``min_years`` years.
 
     ``water`` is a (year, y, x) stack of 1 / 0 / NaN masks. Two years rather than one keep a
     one-off misclassified speck out; with fewer years than ``min_years``, one year suffices.
 
-    Example
+    Parameters
+    ----------
+    water : xr.DataArray
+        The (year, y, x) water masks: 1 water, 0 dry, NaN not observed.
+    min_years : int
+        Years a pixel must be water in.
+
+    Returns
     -------
+    xr.DataArray
+        Boolean (y, x), named ``lake_extent``.
+
+    Examples
+    --------
+    Two years of a 1 x 3 scene: the first pixel is water in both, the third in one only:
+
     >>> stack = xr.DataArray(np.array([[[1, 0, 1]], [[1, np.nan, 0]]]), dims=("year", "y", "x"))
     >>> lake_extent(stack).values.tolist()
     [[True, False, False]]
+    >>> lake_extent(stack.isel(year=[0])).values.tolist()  # one year observed: one suffices
+    [[True, False, True]]
     """
     seen = int((water.notnull().any(("y", "x"))).sum())
     need = max(1, min(min_years, seen))
@@ -438,10 +522,29 @@ def lake_extent(water: xr.DataArray, min_years: int = 2) -> xr.DataArray:
 
 
 def observed_fraction(water: xr.DataArray, extent: xr.DataArray) -> xr.DataArray:
-    """Per year, the fraction of the lake's ``extent`` that is observed (not NaN).
+    """Measure, per year, the fraction of the lake's ``extent`` that is observed (not NaN).
 
-    Example
+    Parameters
+    ----------
+    water : xr.DataArray
+        The (year, y, x) water masks: 1 water, 0 dry, NaN not observed.
+    extent : xr.DataArray
+        The lake's maximum extent (y, x), as :func:`lake_extent` returns it.
+
+    Returns
     -------
+    xr.DataArray
+        The fraction, 0-1, per year.
+
+    Raises
+    ------
+    ValueError
+        The extent is empty (no year saw any water).
+
+    Examples
+    --------
+    The second year's scene misses half of the lake (a cloud, or a Landsat 7 scan-line gap):
+
     >>> stack = xr.DataArray(np.array([[[1, 0]], [[np.nan, 1]]]), dims=("year", "y", "x"))
     >>> observed_fraction(stack, xr.DataArray([[True, True]], dims=("y", "x"))).values.tolist()
     [1.0, 0.5]
@@ -453,27 +556,50 @@ def observed_fraction(water: xr.DataArray, extent: xr.DataArray) -> xr.DataArray
 
 
 def trend(table: pd.DataFrame) -> dict[str, float]:
-    """Least-squares line of ``water_km2`` against ``year`` over the reported, complete years.
+    """Fit a least-squares line of ``water_km2`` against ``year`` over the complete years.
 
-    Uses rows whose ``status`` is ``ok`` (not partial, missing or failed). Returns the slope in
-    km2 per decade, its standard error, the intercept (km2 at year 0) and the number of years.
+    Uses rows whose ``status`` is ``ok`` (not partial, missing or failed).
 
-    Example
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row a year, with columns ``year``, ``water_km2`` and ``status``.
+
+    Returns
     -------
-    >>> t = pd.DataFrame({"year": [2000, 2001, 2002], "water_km2": [10.0, 9.0, 8.0],
-    ...                   "status": ["ok", "ok", "ok"]})
-    >>> trend(t)["km2_per_decade"]
-    -10.0
+    dict
+        ``km2_per_decade`` (the slope), ``stderr_km2_per_decade`` (its standard error; NaN
+        with 3 years or fewer), ``intercept_km2`` (km2 at year 0) and ``years`` (the number of
+        years fitted); NaN values with fewer than 2 years.
+
+    Examples
+    --------
+    The partly observed 1990 and the missing 1992 are left out of the line:
+
+    >>> table = pd.DataFrame({
+    ...     "year": [1990, 1991, 1992, 1993, 1994, 1995],
+    ...     "water_km2": [153.6, 148.9, np.nan, 140.4, 137.4, 135.1],
+    ...     "status": ["partial", "ok", "missing", "ok", "ok", "ok"],
+    ... })
+    >>> line = trend(table)
+    >>> line["km2_per_decade"], line["stderr_km2_per_decade"], line["years"]
+    (-35.0286, 3.353, 4)
+    >>> trend(table.head(3))["km2_per_decade"]  # one complete year: no line
+    nan
     """
     rows = table[(table["status"] == "ok") & table["water_km2"].notna()]
     n = len(rows)
     if n < 2:
-        return {"km2_per_decade": math.nan, "stderr_km2_per_decade": math.nan,
-                "intercept_km2": math.nan, "years": n}
+        return {
+            "km2_per_decade": math.nan,
+            "stderr_km2_per_decade": math.nan,
+            "intercept_km2": math.nan,
+            "years": n,
+        }
     x = rows["year"].to_numpy(float)
     y = rows["water_km2"].to_numpy(float)
-    (slope, intercept), cov = np.polyfit(x, y, 1, cov=True) if n > 3 else (
-        np.polyfit(x, y, 1), np.full((2, 2), np.nan)
+    (slope, intercept), cov = (
+        np.polyfit(x, y, 1, cov=True) if n > 3 else (np.polyfit(x, y, 1), np.full((2, 2), np.nan))
     )
     return {
         "km2_per_decade": round(float(slope) * 10, 4),
@@ -499,47 +625,91 @@ def timeseries(
     max_in_flight: int | None = None,
     on_year: Callable[[dict[str, Any]], None] | None = None,
 ) -> xr.Dataset:
-    """Lake area per year: search, pick the clearest summer scene, classify, flag, on dask.
+    """Measure the lake's area per year: search, pick the clearest scene, classify, flag.
+
+    The years run in parallel on dask (see the module's description).
 
     Parameters
     ----------
-    bbox, years, months, max_cloud, platforms : what to search (see :func:`search_years`).
-    resolution : pixel size in metres (30 native; 120 is ~16x faster, for quick looks).
-    lake_point : (lon, lat) known to be lake, to cross-check the water cluster.
-    n_clusters : spectral clusters per scene.
-    min_observed : below this observed fraction of the lake's maximum extent a year is
-        ``partial``.
-    truth : add the offline sample's truth (``truth_water_km2``, ``water_iou_vs_truth``).
-    catalog : an open ``pystac_client.Client`` (default :func:`lakeml.search.open_catalog`).
-    client : a ``distributed.Client`` to run the years on (default: the current one, if any;
-        else dask's threaded scheduler).
-    max_in_flight : years processed at once (default: the cluster's thread count).
-    on_year : called with each year's result (a dict) as it completes.
+    bbox, years, months, max_cloud, platforms
+        What to search (see :func:`search_years`).
+    resolution : float
+        Pixel size in metres (30 native; 120 is ~16x faster, for quick looks).
+    lake_point : tuple of float or None
+        ``(lon, lat)`` known to be lake, to cross-check the water cluster.
+    n_clusters : int
+        Spectral clusters to start with, per scene.
+    min_observed : float
+        Below this observed fraction of the lake's maximum extent a year is ``partial``.
+    truth : bool
+        Add the offline sample's truth (``truth_water_km2``, ``water_iou_vs_truth``).
+    catalog : pystac_client.Client or None
+        An open catalog (default :func:`lakeml.search.open_catalog`).
+    client : distributed.Client or None
+        The cluster to run the years on (default: the current one, if any; else dask's
+        threaded scheduler).
+    max_in_flight : int or None
+        Years processed at once (default: the cluster's thread count).
+    on_year : callable or None
+        Called with each year's result (a dict) as it completes.
 
     Returns
     -------
-    xr.Dataset with a ``year`` dimension: ``water`` (year, y, x; 1 / 0 / NaN), the per-year
-    variables ``item_id``, ``platform``, ``datetime``, ``status`` (:data:`STATUSES`), ``note``,
-    ``candidates``, ``water_km2``, ``valid_fraction`` (observed fraction of the lake's maximum
-    extent), ``partial``, ``water_iou_vs_mndwi``, ``water_iou_vs_qa``, ``lake_point_checked``,
-    ``seconds`` (and the truth columns), ``lake_extent`` (y, x) and attrs with the trend.
+    xr.Dataset
+        A ``year`` dimension: ``water`` (year, y, x; 1 / 0 / NaN), the per-year variables
+        ``item_id``, ``platform``, ``datetime``, ``status`` (:data:`STATUSES`), ``note``,
+        ``candidates``, ``water_km2``, ``all_water_km2``, ``valid_fraction`` (observed
+        fraction of the lake's maximum extent), ``partial``, ``water_iou_vs_<ref>``,
+        ``lake_point_checked``, ``seconds`` (and the truth columns), ``lake_extent`` (y, x)
+        and attrs with the trend (:func:`trend`), ``min_observed`` and ``resolution``.
 
-    Example
-    -------
-    >>> series = timeseries(WALKER_LAKE_BBOX, "1984-2024", resolution=120)  # doctest: +SKIP
-    >>> to_table(series).query("status == 'missing'").year.tolist()  # doctest: +SKIP
-    [1992, 2010]
+    Raises
+    ------
+    BadInput
+        Bad input (checked before any search), or no year could be measured.
+    RuntimeError
+        The STAC API failed after its retries.
+
+    Examples
+    --------
+    Input is checked before any search:
+
+    >>> timeseries((-118.89, 38.54, -118.57, 38.84), "1984-2024", months="9-6")
+    Traceback (most recent call last):
+    ...
+    lakeml.checks.BadInput: months are reversed: 9 is after 6; a season across the new year ...
+
+    Needs a STAC API and its COGs: here the offline sample (``lakeml sample build``), served
+    locally (about 30 s):
+
+    >>> from lakeml.pipeline import catalog_url
+    >>> from lakeml.search import WALKER_LAKE_BBOX
+    >>> with catalog_url(None, use_sample=True) as url:  # doctest: +SKIP
+    ...     series = timeseries(WALKER_LAKE_BBOX, "1990-1994", resolution=120,
+    ...                         catalog=open_catalog(url))
+    >>> to_table(series)[["year", "platform", "status", "water_km2"]]  # doctest: +SKIP
+       year   platform   status  water_km2
+    0  1990  landsat-5  partial   153.5760
+    1  1991  landsat-5       ok   148.8816
+    2  1992             missing        NaN
+    3  1993  landsat-5       ok   140.4432
+    4  1994  landsat-5       ok   137.4336
+    >>> series.attrs["trend_km2_per_decade"], series.attrs["trend_years"]  # doctest: +SKIP
+    (-38.736, 3)
     """
     bbox, years, months = check_inputs(
         bbox, years, months, max_cloud, resolution, n_clusters, min_observed
     )
     found = search_years(bbox, years, months, max_cloud, platforms, catalog=catalog)
-    options = {"resolution": float(resolution), "lake_point": lake_point,
-               "n_clusters": int(n_clusters), "truth": bool(truth)}
+    options = {
+        "resolution": float(resolution),
+        "lake_point": lake_point,
+        "n_clusters": int(n_clusters),
+        "truth": bool(truth),
+    }
     client = client if client is not None else current_client()
     tasks = [(year, found[year], bbox, options) for year in years]
-    results = _run(tasks, _year_task, client=client, max_in_flight=max_in_flight,
-                   on_result=on_year)
+    results = _run(tasks, _year_task, client=client, max_in_flight=max_in_flight, on_result=on_year)
     return _assemble(results, min_observed, truth)
 
 
@@ -550,7 +720,7 @@ def _assemble(results: list[dict[str, Any]], min_observed: float, truth: bool) -
     masks = [r["water"] for r in results if r.get("water") is not None]
     if not masks:
         reasons = sorted({r.get("note", "") for r in results})
-        raise ValueError(
+        raise BadInput(
             f"no year could be measured ({'; '.join(reasons)}); widen the months, raise the "
             "cloud cover limit or check the bbox"
         )
@@ -569,8 +739,15 @@ def _assemble(results: list[dict[str, Any]], min_observed: float, truth: bool) -
     valid = observed_fraction(stack, extent).where(
         xr.DataArray([r.get("water") is not None for r in results], dims="year")
     )
-    numeric = ["water_km2", "all_water_km2", "water_iou_vs_dswe", "water_iou_vs_wofs",
-               "water_iou_vs_mndwi", "water_iou_vs_qa", "seconds"]
+    numeric = [
+        "water_km2",
+        "all_water_km2",
+        "water_iou_vs_dswe",
+        "water_iou_vs_wofs",
+        "water_iou_vs_mndwi",
+        "water_iou_vs_qa",
+        "seconds",
+    ]
     if truth:
         numeric += ["truth_water_km2", "water_iou_vs_truth"]
     table = pd.DataFrame(
@@ -608,11 +785,32 @@ def _assemble(results: list[dict[str, Any]], min_observed: float, truth: bool) -
 
 
 def to_table(series: xr.Dataset) -> pd.DataFrame:
-    """The per-year variables of a :func:`timeseries` result as a DataFrame (one row a year).
+    """Return the per-year variables of a :func:`timeseries` result as a DataFrame.
 
-    Example
+    Parameters
+    ----------
+    series : xr.Dataset
+        A :func:`timeseries` result.
+
+    Returns
     -------
-    >>> to_table(series)[["year", "water_km2", "partial"]].head(2)  # doctest: +SKIP
+    pandas.DataFrame
+        One row a year: ``year`` and every variable whose only dimension is ``year`` (not
+        ``water`` or ``lake_extent``).
+
+    Examples
+    --------
+    A series of two years (as :func:`timeseries` builds it from its per-year table), with
+    each year's water mask:
+
+    >>> series = xr.Dataset.from_dataframe(pd.DataFrame({
+    ...     "year": [1991, 1992], "status": ["ok", "missing"], "water_km2": [148.8816, np.nan],
+    ... }).set_index("year"))
+    >>> series["water"] = xr.DataArray(np.zeros((2, 2, 3), "float32"), dims=("year", "y", "x"))
+    >>> to_table(series)
+       year   status  water_km2
+    0  1991       ok   148.8816
+    1  1992  missing        NaN
     """
     per_year = [k for k, v in series.data_vars.items() if v.dims == ("year",)]
     return series[per_year].to_dataframe().reset_index()
@@ -622,87 +820,70 @@ def to_table(series: xr.Dataset) -> pd.DataFrame:
 # The command: lake_area.csv, lake_area.png, summary.json
 # --------------------------------------------------------------------------------------------
 
-MARKERS = {"landsat-4": "v", "landsat-5": "o", "landsat-7": "s", "landsat-8": "D",
-           "landsat-9": "^"}
-COLORS = {"landsat-4": "#7f7f7f", "landsat-5": "#1f77b4", "landsat-7": "#ff7f0e",
-          "landsat-8": "#2ca02c", "landsat-9": "#d62728"}
-"""Marker and colour per mission in the plots."""
-
-
-def save_area_png(
-    table: pd.DataFrame, path: str | os.PathLike[str], title: str = "", trend_line: Any = None
-) -> Path:
-    """A static PNG of lake area per year: mission markers, partial years hollow, missing years
-    ticked, the trend line and (when present) the truth. Written atomically.
-
-    Example
-    -------
-    >>> save_area_png(to_table(series), "out/lake_area.png")  # doctest: +SKIP
-    PosixPath('out/lake_area.png')
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    fig, ax = plt.subplots(figsize=(8, 4.2), dpi=120)
-    if "truth_water_km2" in table and table["truth_water_km2"].notna().any():
-        t = table[table["truth_water_km2"].notna()]
-        ax.plot(t["year"], t["truth_water_km2"], color="#bbbbbb", lw=3, zorder=1,
-                label="truth (sample)")
-    for platform, rows in table[table["water_km2"].notna()].groupby("platform"):
-        full = rows[~rows["partial"].astype(bool)]
-        part = rows[rows["partial"].astype(bool)]
-        color, marker = COLORS.get(platform, "k"), MARKERS.get(platform, "o")
-        if len(full):
-            ax.scatter(full["year"], full["water_km2"], color=color, marker=marker, zorder=3,
-                       label=platform)
-        if len(part):
-            ax.scatter(part["year"], part["water_km2"], facecolors="none", edgecolors=color,
-                       marker=marker, zorder=3, label=f"{platform}, partly observed")
-    if trend_line is not None and np.isfinite(trend_line.get("km2_per_decade", np.nan)):
-        xs = np.array([table["year"].min(), table["year"].max()], dtype=float)
-        ax.plot(xs, trend_line["km2_per_decade"] / 10 * xs + trend_line["intercept_km2"],
-                color="k", ls="--", lw=1, zorder=2,
-                label=f"trend {trend_line['km2_per_decade']:+.1f} km²/decade")
-    gaps = table[table["water_km2"].isna()]
-    if len(gaps):
-        ymin = np.nanmin(table[["water_km2"]].to_numpy(float))
-        ax.scatter(gaps["year"], np.full(len(gaps), ymin * 0.97), marker="x", color="k",
-                   zorder=3, label="missing")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("year")
-    ax.set_ylabel("water area (km²)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2, loc="best")
-    fig.tight_layout()
-    try:
-        return atomic_write(Path(path), lambda tmp: fig.savefig(tmp, format="png"))
-    finally:
-        plt.close(fig)
-
 
 def _write_csv(table: pd.DataFrame, path: Path) -> Path:
     return atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
 
 
 def csv_table(series: xr.Dataset) -> pd.DataFrame:
-    """The rows of ``lake_area.csv``: :data:`TABLE_COLUMNS`, the truth if present, ``partial``.
+    """Return the rows of ``lake_area.csv``: :data:`TABLE_COLUMNS`, the truth if any, ``partial``.
 
-    Example
+    Areas, fractions and IoUs are rounded to 4 decimals; a year without a measurement has an
+    empty ``partial`` (it is neither partial nor complete).
+
+    Parameters
+    ----------
+    series : xr.Dataset
+        A :func:`timeseries` result.
+
+    Returns
     -------
-    >>> list(csv_table(series).columns)[:3]  # doctest: +SKIP
-    ['year', 'item_id', 'platform']
+    pandas.DataFrame
+        One row a year.
+
+    Examples
+    --------
+    A series of three years (as :func:`timeseries` builds it from its per-year table): 1990
+    partly observed, 1992 missing:
+
+    >>> nan = float("nan")
+    >>> series = xr.Dataset.from_dataframe(pd.DataFrame({
+    ...     "year": [1990, 1991, 1992],
+    ...     "item_id": ["LT05_L2SP_042033_19900708_02_T1", "LT05_L2SP_042033_19910828_02_T1", ""],
+    ...     "platform": ["landsat-5", "landsat-5", ""],
+    ...     "datetime": ["1990-07-08T17:54:53Z", "1991-08-28T17:55:13Z", ""],
+    ...     "status": ["partial", "ok", "missing"],
+    ...     "water_km2": [153.57603, 148.88162, nan],
+    ...     "all_water_km2": [154.58401, 151.90559, nan],
+    ...     "valid_fraction": [0.961634, 1.0, nan],
+    ...     "water_iou_vs_dswe": [0.98691, 0.99243, nan],
+    ...     "water_iou_vs_wofs": [0.97022, 0.99198, nan],
+    ...     "water_iou_vs_mndwi": [0.96498, 0.98051, nan],
+    ...     "partial": [True, False, False],
+    ... }).set_index("year"))
+    >>> rows = csv_table(series)
+    >>> list(rows.columns) == [*TABLE_COLUMNS, "partial"]
+    True
+    >>> rows[["year", "water_km2", "valid_fraction", "partial"]]
+       year  water_km2  valid_fraction partial
+    0  1990   153.5760          0.9616    True
+    1  1991   148.8816          1.0000   False
+    2  1992        NaN             NaN    None
     """
     table = to_table(series)
     cols = list(TABLE_COLUMNS)
     if "truth_water_km2" in table:
         cols.append("truth_water_km2")
     out = table[[*cols, "partial"]].copy()
-    for k in ("water_km2", "all_water_km2", "truth_water_km2", "valid_fraction",
-              "water_iou_vs_dswe", "water_iou_vs_wofs", "water_iou_vs_mndwi"):
+    for k in (
+        "water_km2",
+        "all_water_km2",
+        "truth_water_km2",
+        "valid_fraction",
+        "water_iou_vs_dswe",
+        "water_iou_vs_wofs",
+        "water_iou_vs_mndwi",
+    ):
         if k in out:
             out[k] = out[k].round(4)
     # a year without a measurement is neither partial nor complete: leave the flag empty
@@ -719,25 +900,51 @@ def check_inputs(
     clusters: int = START_CLUSTERS,
     min_observed: float = MIN_OBSERVED,
 ) -> tuple[tuple[float, float, float, float], list[int], tuple[int, int]]:
-    """Check every input of :func:`run` before any work; ``ValueError`` says what is wrong.
+    """Check every input of :func:`run` before any work.
 
-    Returns the bbox, the list of years and the month range.
+    Parameters
+    ----------
+    bbox : sequence of float
+        ``(W, S, E, N)`` in degrees.
+    years : str or sequence of int
+        ``"START-END"``, ``"YEAR"`` or a list of years.
+    months : str or sequence of int
+        ``"M1-M2"`` or ``(m1, m2)``.
+    max_cloud : float
+        Scene cloud cover limit, percent.
+    resolution : float
+        Pixel size in metres.
+    clusters : int
+        Clusters to start with.
+    min_observed : float
+        The observed fraction below which a year is partial, in (0, 1].
 
-    Example
+    Returns
     -------
+    tuple
+        The bbox (a tuple of floats), the list of years and the month range ``(m1, m2)``.
+
+    Raises
+    ------
+    BadInput
+        The first input that is wrong (a ``ValueError``; the message says how to fix it).
+
+    Examples
+    --------
     >>> check_inputs((-118.89, 38.54, -118.57, 38.84), "1984-1985")[1:]
     ([1984, 1985], (6, 9))
+    >>> check_inputs((-118.89, 38.54, -118.57, 38.84), "1984-1985", min_observed=98)
+    Traceback (most recent call last):
+    ...
+    lakeml.checks.BadInput: min_observed is a fraction in (0, 1], got 98
     """
     bbox = validate_bbox(bbox)
     year_list = parse_years(years)
     month_range = parse_months(months)
     validate_max_cloud(max_cloud)
-    if isinstance(clusters, bool) or int(clusters) != clusters or int(clusters) < 2:
-        raise ValueError(f"clusters must be at least 2 (water and the rest), got {clusters}")
-    if not (float(resolution) > 0):
-        raise ValueError(f"resolution is a pixel size in metres > 0, got {resolution}")
-    if not (0 < float(min_observed) <= 1):
-        raise ValueError(f"min_observed is a fraction in (0, 1], got {min_observed}")
+    check_resolution(resolution)
+    check_n_clusters(clusters)
+    check_fraction(min_observed, "min_observed")
     return bbox, year_list, month_range
 
 
@@ -756,15 +963,73 @@ def run(
     client: Any = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """The ``lakeml timeseries`` command: the series written to ``out``, the summary returned.
+    """Run the ``lakeml timeseries`` command: write the series to ``out``, return the summary.
 
     Writes ``lake_area.csv`` (one row per requested year, missing years with empty values),
     ``lake_area.png`` and ``summary.json``; every file to a temporary name, then renamed.
 
-    Example
+    Parameters
+    ----------
+    bbox, years, months, max_cloud
+        What to search (see :func:`search_years`).
+    stac_url : str or None
+        The STAC API (default ``$LAKEML_STAC_URL``, else Planetary Computer).
+    sample : bool
+        Use the offline sample, served locally, instead (and add its truth).
+    out : str or os.PathLike
+        The folder to write into (created if needed).
+    resolution : float
+        Pixel size in metres.
+    clusters : int
+        Clusters to start with, per scene.
+    lake_point : tuple of float or None
+        ``(lon, lat)`` known to be lake.
+    min_observed : float
+        Below this observed fraction of the lake's maximum extent a year is ``partial``.
+    client : distributed.Client or None
+        The cluster to run the years on (see :func:`timeseries`).
+    progress : callable or None
+        Called with one line of text as each year completes.
+
+    Returns
     -------
-    >>> run(WALKER_LAKE_BBOX, "1984-2024", sample=True, out="walker-series")  # doctest: +SKIP
+    dict
+        What ``summary.json`` holds: ``years_requested``, ``years_reported``,
+        ``trend_km2_per_decade`` and its ``trend_stderr_km2_per_decade``, ``years_in_trend``,
+        ``years_partial``, ``years_missing``, ``years_failed`` (year: reason), the settings
+        and the ``seconds`` taken.
+
+    Raises
+    ------
+    BadInput
+        Bad input (checked before any work), or no year could be measured.
+    RuntimeError
+        The STAC API failed after its retries.
+
+    Examples
+    --------
+    Input is checked before any work:
+
+    >>> run((-118.89, 38.54, -118.57, 38.84), "1984-2024", max_cloud=120, out="lakeml-series")
+    Traceback (most recent call last):
+    ...
+    lakeml.checks.BadInput: max cloud cover is a percentage in 0-100, got 120
+
+    Needs the built sample (``lakeml sample build``) and its local server (about 2 minutes):
+
+    >>> import tempfile
+    >>> from lakeml.search import WALKER_LAKE_BBOX
+    >>> out = tempfile.mkdtemp()  # doctest: +SKIP
+    >>> summary = run(WALKER_LAKE_BBOX, "1984-2024", sample=True, out=out,
+    ...               resolution=120)  # doctest: +SKIP
+    >>> summary["years_reported"], summary["years_missing"]  # doctest: +SKIP
+    (39, [1992, 2010])
+    >>> summary["trend_km2_per_decade"], summary["years_in_trend"]  # doctest: +SKIP
+    (-16.6672, 31)
+    >>> sorted(os.listdir(out))  # doctest: +SKIP
+    ['lake_area.csv', 'lake_area.png', 'summary.json']
     """
+    from lakeml import plots
     from lakeml.pipeline import catalog_url
 
     start = time.perf_counter()
@@ -783,17 +1048,28 @@ def run(
 
     with catalog_url(stac_url, sample) as url:
         series = timeseries(
-            bbox, year_list, months, max_cloud, resolution=resolution, lake_point=lake_point,
-            n_clusters=clusters, min_observed=min_observed, truth=sample,
-            catalog=open_catalog(url), client=client, on_year=report,
+            bbox,
+            year_list,
+            months,
+            max_cloud,
+            resolution=resolution,
+            lake_point=lake_point,
+            n_clusters=clusters,
+            min_observed=min_observed,
+            truth=sample,
+            catalog=open_catalog(url),
+            client=client,
+            on_year=report,
         )
     table = to_table(series)
     rows = csv_table(series)
     _write_csv(rows, out / "lake_area.csv")
     t = {k.removeprefix("trend_"): v for k, v in series.attrs.items() if k.startswith("trend_")}
     first, last = year_list[0], year_list[-1]
-    save_area_png(
-        table, out / "lake_area.png", trend_line=t,
+    plots.save_area_png(
+        table,
+        out / "lake_area.png",
+        trend_line=t,
         title=f"Water area {first}-{last}, months {months[0]}-{months[1]}",
     )
     by_status = {s: [int(y) for y in table.loc[table["status"] == s, "year"]] for s in STATUSES}
@@ -832,12 +1108,9 @@ __all__ = [
     "csv_table",
     "lake_extent",
     "observed_fraction",
-    "parse_months",
-    "parse_years",
     "pick_year",
     "process_year",
     "run",
-    "save_area_png",
     "search_years",
     "season",
     "timeseries",

@@ -22,6 +22,9 @@ the number of starting clusters shows how the answer depends on it.
 
 Examples
 --------
+Not run here: this needs the built sample and the local STAC API server (PostgreSQL and
+pgstac, see :func:`lakeml.server.serve_sample`).
+
 >>> from lakeml.server import serve_sample
 >>> with serve_sample() as srv:  # doctest: +SKIP
 ...     report = run(srv.stac_url)
@@ -34,12 +37,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pystac
 import xarray as xr
 
+if TYPE_CHECKING:
+    import pystac_client
+
+from lakeml.checks import check_choice
 from lakeml.real_scenes import SCENES, RealScene
 from lakeml.references import agreement
 from lakeml.reshape import from_samples, standardize, to_samples
@@ -49,12 +56,36 @@ SWEEP = (2, 3, 4, 6, 8, 12)
 """Starting numbers of clusters compared by :func:`sweep`."""
 
 
-def find_item(scene: RealScene, catalog: Any) -> pystac.Item:
+def find_item(scene: RealScene, catalog: pystac_client.Client) -> pystac.Item:
     """Search the catalog for a real scene by its bbox, date and platform; return its item.
+
+    Parameters
+    ----------
+    scene : RealScene
+        One of :data:`lakeml.real_scenes.SCENES`.
+    catalog : pystac_client.Client
+        An open STAC API, e.g. ``lakeml.search.open_catalog(srv.stac_url)``.
+
+    Returns
+    -------
+    pystac.Item
+        The item whose id is ``scene.item_id``.
+
+    Raises
+    ------
+    RuntimeError
+        If the search does not find that item (the sample was built without it).
 
     Examples
     --------
-    >>> item = find_item(SCENES["LC09_L2SP_231062_20230723_02_T1"], catalog)  # doctest: +SKIP
+    Not run here: this needs the local STAC API server (:func:`lakeml.server.serve_sample`).
+
+    >>> from lakeml.search import open_catalog
+    >>> from lakeml.server import serve_sample
+    >>> with serve_sample() as srv:  # doctest: +SKIP
+    ...     item = find_item(SCENES["LC09_L2SP_231062_20230723_02_T1"], open_catalog(srv.stac_url))
+    >>> item.id, item.properties["platform"]  # doctest: +SKIP
+    ('LC09_L2SP_231062_20230723_02_T1', 'landsat-9')
     """
     from lakeml.search import search
 
@@ -80,11 +111,44 @@ def _rounded(scores: dict[str, dict[str, float]]) -> dict[str, dict[str, Any]]:
 
 
 def old_rule(scene: xr.Dataset, bands: Sequence[str], random_state: int = 0) -> xr.DataArray:
-    """The original lesson's water: 4 spectral clusters, the darkest in NIR + SWIR is water.
+    """Find water by the original lesson's rule: 4 clusters, the darkest in NIR + SWIR.
+
+    Parameters
+    ----------
+    scene : xr.Dataset
+        Scaled reflectance over ``(y, x)`` with ``bands``, ``nir08`` and ``swir16``.
+    bands : sequence of str
+        The bands clustered (standardised first).
+    random_state : int
+        Seed of the spectral clustering.
+
+    Returns
+    -------
+    xr.DataArray
+        Water mask on the scene's grid: 1 the darkest cluster, 0 the others, NaN no data.
+
+    Raises
+    ------
+    ValueError
+        If a band is missing, or fewer than 100 pixels are valid (the landmarks).
 
     Examples
     --------
-    >>> water = old_rule(scene, SHARED_BANDS)  # doctest: +SKIP
+    A 20 x 20 scene of four surfaces, 100 pixels each:
+
+    >>> spectra = np.array([[0.06, 0.04, 0.02, 0.01],  # water: dark in NIR and SWIR
+    ...                     [0.15, 0.20, 0.30, 0.35],  # soil
+    ...                     [0.08, 0.05, 0.40, 0.20],  # grass
+    ...                     [0.25, 0.30, 0.35, 0.40]])  # rock
+    >>> kind = np.repeat(np.arange(4), 100).reshape(20, 20)  # 5 rows of each
+    >>> pixels = spectra[kind] + np.random.default_rng(0).normal(0, 0.005, (20, 20, 4))
+    >>> bands = ["green", "red", "nir08", "swir16"]
+    >>> scene = xr.Dataset({b: (("y", "x"), pixels[..., i]) for i, b in enumerate(bands)},
+    ...                    coords={"y": 15.0 + 30 * np.arange(20)[::-1],
+    ...                            "x": 15.0 + 30 * np.arange(20)})
+    >>> water = old_rule(scene, bands)
+    >>> int(water.sum()), bool(np.array_equal(water.values == 1, kind == 0))
+    (100, True)
     """
     from lakeml.cluster import spectral_clustering
 
@@ -102,14 +166,45 @@ def sweep(
     starts: Sequence[int] = SWEEP,
     mixed: bool = True,
 ) -> list[dict[str, Any]]:
-    """Water fraction and IoU vs the consensus for each starting number of clusters.
+    """Measure the water fraction and IoU vs the consensus for each start number of clusters.
 
     With ``mixed`` the mixed clusters are split (:func:`lakeml.water.split_mixed`, as
     :func:`lakeml.pipeline.classify_scene` does); without, the clusters are named as they come.
 
+    Parameters
+    ----------
+    item : pystac.Item
+        The scene's item (its assets are read over HTTP).
+    bbox : sequence of float
+        ``(W, S, E, N)`` in degrees: the area classified.
+    refs : xr.Dataset
+        The references on the scene's grid, with ``consensus`` (see
+        :func:`lakeml.references.references`).
+    starts : sequence of int
+        The starting numbers of clusters to try.
+    mixed : bool
+        Split mixed clusters (as lakeml does), or name the clusters as they come.
+
+    Returns
+    -------
+    list of dict
+        One row per start: ``start_clusters``, ``n_clusters`` (after splitting),
+        ``water_fraction`` and ``iou_vs_consensus`` (None if undefined).
+
     Examples
     --------
-    >>> rows = sweep(item, bbox, refs, starts=(2, 4))  # doctest: +SKIP
+    The starting numbers of clusters swept by default (``make validate``):
+
+    >>> import inspect
+    >>> inspect.signature(sweep).parameters["starts"].default
+    (2, 3, 4, 6, 8, 12)
+
+    Not run here: this needs the local STAC API server serving the scene's COGs
+    (:func:`lakeml.server.serve_sample`), as :func:`validate_scene` runs it:
+
+    >>> rows = sweep(item, scene.bbox, refs, starts=(2, 4))  # doctest: +SKIP
+    >>> [row["start_clusters"] for row in rows]  # doctest: +SKIP
+    [2, 4]
     """
     from lakeml.pipeline import classify_scene
 
@@ -133,19 +228,47 @@ def sweep(
 
 def validate_scene(
     scene: RealScene,
-    catalog: Any,
+    catalog: pystac_client.Client,
     n_clusters: int = START_CLUSTERS,
     with_sweep: bool = False,
 ) -> dict[str, Any]:
     """Classify one real scene through the STAC API and score it against every reference.
 
-    Returns a dict: ``item_id``, ``name``, ``n_clusters``, ``water_found``, ``water_km2``,
-    ``valid_pixels``, ``lakeml`` (scores vs each reference and the consensus),
-    ``old_rule`` (the same for the darkest-cluster rule), ``consensus_coverage`` (share of
-    valid pixels where the references agree), ``seconds``; with ``with_sweep`` also ``sweep``.
+    Parameters
+    ----------
+    scene : RealScene
+        One of :data:`lakeml.real_scenes.SCENES`.
+    catalog : pystac_client.Client
+        The open STAC API serving it.
+    n_clusters : int
+        Clusters to start with (mixed ones are then split).
+    with_sweep : bool
+        Also run :func:`sweep` with and without splitting (slow: one classification per
+        start).
+
+    Returns
+    -------
+    dict
+        ``item_id``, ``name``, ``water``, ``qa_pixel``, ``n_clusters``, ``water_found``,
+        ``water_km2``, ``valid_pixels``, ``consensus_coverage`` (share of valid pixels where
+        the references agree), ``lakeml`` (scores vs each reference and the consensus),
+        ``old_rule`` (the same for the darkest-cluster rule), ``seconds``; with ``with_sweep``
+        also ``sweep`` and ``sweep_without_splitting``.
+
+    Raises
+    ------
+    RuntimeError
+        If the catalog does not hold the scene (see :func:`find_item`).
 
     Examples
     --------
+    The scene, as :data:`lakeml.real_scenes.SCENES` describes it:
+
+    >>> SCENES["LC08_L2SP_091084_20190205_02_T1"].name
+    'Canberra'
+
+    Not run here: this needs the local STAC API server (:func:`lakeml.server.serve_sample`).
+
     >>> row = validate_scene(SCENES["LC08_L2SP_091084_20190205_02_T1"], catalog)  # doctest: +SKIP
     >>> row["lakeml"]["qa_water"]["iou"] >= 0.9  # doctest: +SKIP
     True
@@ -188,17 +311,42 @@ def run(
 ) -> dict[str, Any]:
     """Validate every real scene (or those in ``ids``) served by the STAC API at ``stac_url``.
 
+    Parameters
+    ----------
+    stac_url : str or None
+        The STAC API root; None means :func:`lakeml.search.stac_url` (``LAKEML_STAC_URL``).
+    with_sweep : bool
+        Also sweep the starting number of clusters (see :func:`validate_scene`).
+    ids : sequence of str or None
+        Item ids of :data:`lakeml.real_scenes.SCENES` to validate; None means all five.
+
+    Returns
+    -------
+    dict
+        ``what``, ``references`` (the names scored against) and ``scenes``: the
+        :func:`validate_scene` row per item id.
+
+    Raises
+    ------
+    ValueError
+        (bad input) If an id is not a real scene; checked before the catalog is opened.
+
     Examples
     --------
-    >>> report = run(srv.stac_url, ids=["LC08_L2SP_091084_20190205_02_T1"])  # doctest: +SKIP
+    Not run here: this needs the local STAC API server (:func:`lakeml.server.serve_sample`).
+
+    >>> from lakeml.server import serve_sample
+    >>> with serve_sample() as srv:  # doctest: +SKIP
+    ...     report = run(srv.stac_url, ids=["LC08_L2SP_091084_20190205_02_T1"])
+    >>> list(report["scenes"])  # doctest: +SKIP
+    ['LC08_L2SP_091084_20190205_02_T1']
     """
     from lakeml.search import open_catalog
 
-    catalog = open_catalog(stac_url)
     chosen = list(ids) if ids is not None else list(SCENES)
-    unknown = [i for i in chosen if i not in SCENES]
-    if unknown:
-        raise ValueError(f"unknown real scene {unknown[0]!r}: choose from {', '.join(SCENES)}")
+    for scene_id in chosen:
+        check_choice(scene_id, SCENES, "real scene")
+    catalog = open_catalog(stac_url)
     scenes = {i: validate_scene(SCENES[i], catalog, with_sweep=with_sweep) for i in chosen}
     return {
         "what": "lakeml's water vs the field's references on real Landsat scenes",

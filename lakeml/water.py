@@ -15,31 +15,66 @@ import odc.geo.xr  # noqa: F401  (the .odc accessor)
 import xarray as xr
 from odc.geo.geom import point
 
+from lakeml.checks import BadInput, require_bands
+
 CHANGE_CODES = {0: "no data", 1: "dry both", 2: "water lost", 3: "water gained", 4: "water both"}
 """Codes of :func:`change_map` (and of ``change.tif``)."""
 
 
 def mndwi(ds: xr.Dataset) -> xr.DataArray:
-    """Modified normalised difference water index ``(green - swir16) / (green + swir16)``.
+    """Compute the modified normalised difference water index (MNDWI, Xu 2006).
 
-    Example
+    ``(green - swir16) / (green + swir16)``: positive over open water, which reflects green
+    light and absorbs short-wave infrared, negative over most land.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Scaled reflectance with ``green`` and ``swir16``.
+
+    Returns
     -------
+    xr.DataArray
+        The index, named ``mndwi``, on the bands' coordinates (NaN where a band is NaN).
+
+    Raises
+    ------
+    ValueError
+        If ``ds`` lacks ``green`` or ``swir16``.
+
+    Examples
+    --------
     >>> ds = xr.Dataset({"green": ("x", [0.04, 0.10]), "swir16": ("x", [0.01, 0.25])})
-    >>> mndwi(ds).round(2).values.tolist()
+    >>> mndwi(ds).round(2).values.tolist()  # water, then dry soil
     [0.6, -0.43]
     """
-    for band in ("green", "swir16"):
-        if band not in ds:
-            raise ValueError(f"MNDWI needs the {band!r} band; the dataset has {list(ds.data_vars)}")
+    require_bands(ds, ("green", "swir16"), "MNDWI")
     out = (ds.green - ds.swir16) / (ds.green + ds.swir16)
     return out.rename("mndwi")
 
 
 def cluster_means(labels: xr.DataArray, index: xr.DataArray) -> dict[int, float]:
-    """Mean of ``index`` per cluster label (labels < 0 are no data and ignored).
+    """Average ``index`` over the pixels of each cluster label (labels < 0 are ignored).
 
-    Example
+    Parameters
+    ----------
+    labels : xr.DataArray
+        Integer cluster labels, -1 (any negative) where no data; any shape.
+    index : xr.DataArray
+        Values to average, the same shape; NaN values are left out.
+
+    Returns
     -------
+    dict of int to float
+        The mean of ``index`` per label, for the labels with at least one finite value.
+
+    Raises
+    ------
+    ValueError
+        If no pixel has both a label and a finite value.
+
+    Examples
+    --------
     >>> lab = xr.DataArray([0, 0, 1, -1])
     >>> cluster_means(lab, xr.DataArray([1.0, 3.0, 5.0, 9.0]))
     {0: 2.0, 1: 5.0}
@@ -55,18 +90,77 @@ def cluster_means(labels: xr.DataArray, index: xr.DataArray) -> dict[int, float]
     return {int(i): float(sums[i] / counts[i]) for i in ids}
 
 
-def value_at(da: xr.DataArray, lon: float, lat: float) -> Any:
-    """The value of ``da`` (y, x, with a CRS) at a lon/lat point; ``ValueError`` if outside.
+def lonlat_to_xy(da: xr.DataArray, lon: float, lat: float) -> tuple[float, float]:
+    """Project a lon/lat point to ``(x, y)`` coordinates in ``da``'s CRS.
 
-    Example
+    Parameters
+    ----------
+    da : xarray.DataArray
+        An array with a CRS (odc-geo's ``.odc.crs``), e.g. from :func:`lakeml.load.load_scene`.
+    lon, lat : float
+        The point in degrees (WGS 84).
+
+    Returns
     -------
-    >>> value_at(water, -118.71, 38.70)  # doctest: +SKIP
-    True
+    tuple of float
+        ``(x, y)`` in the array's CRS (metres for UTM).
+
+    Raises
+    ------
+    ValueError
+        The array has no CRS.
+
+    Examples
+    --------
+    >>> import odc.geo.xr  # noqa: F401
+    >>> da = xr.DataArray(np.zeros((1, 1)), dims=("y", "x"),
+    ...                   coords={"y": [4283985.0], "x": [353045.0]}).odc.assign_crs(32611)
+    >>> [round(v) for v in lonlat_to_xy(da, -118.69, 38.69)]  # UTM 11N metres
+    [353019, 4283732]
     """
     crs = da.odc.crs
     if crs is None:
         raise ValueError("the array has no CRS: load it with lakeml.load.load_scene")
     x, y = point(lon, lat, "EPSG:4326").to_crs(crs).coords[0]
+    return float(x), float(y)
+
+
+def value_at(da: xr.DataArray, lon: float, lat: float) -> Any:
+    """Read the value of ``da`` (y, x, with a CRS) at a lon/lat point: its nearest pixel.
+
+    Parameters
+    ----------
+    da : xr.DataArray
+        A ``(y, x)`` array with a CRS (odc-geo's ``.odc.crs``), e.g. a water mask.
+    lon, lat : float
+        The point in degrees (WGS 84).
+
+    Returns
+    -------
+    Any
+        The pixel's value as a Python scalar (e.g. ``1.0``, ``nan``, a label).
+
+    Raises
+    ------
+    ValueError
+        If ``da`` has no CRS, or the point lies outside its pixels.
+
+    Examples
+    --------
+    >>> import odc.geo.xr
+    >>> from odc.geo.geobox import GeoBox
+    >>> grid = GeoBox.from_bbox((353010, 4283910, 353100, 4284000), "EPSG:32611", resolution=30)
+    >>> water = odc.geo.xr.xr_zeros(grid, dtype="float32")  # 3 x 3 pixels of 30 m, UTM 11N
+    >>> water[:] = [[1, 1, 0], [1, np.nan, 0], [0, 0, 0]]
+    >>> value_at(water, -118.6900, 38.6923), value_at(water, -118.6893, 38.6918)  # UL, LR
+    (1.0, 0.0)
+    >>> try:
+    ...     value_at(water, -118.0, 38.0)
+    ... except ValueError as err:
+    ...     print(err)
+    point lon=-118.0, lat=38.0 lies outside the scene; pick a point inside the bbox
+    """
+    x, y = lonlat_to_xy(da, lon, lat)
     xs, ys = da.x.values, da.y.values
     half_x = abs(float(xs[1] - xs[0])) / 2 if xs.size > 1 else 15.0
     half_y = abs(float(ys[1] - ys[0])) / 2 if ys.size > 1 else 15.0
@@ -102,7 +196,7 @@ def _flat(da: xr.DataArray) -> np.ndarray:
 def cluster_table(
     labels: xr.DataArray, evidence: xr.DataArray, threshold: float = WATER_THRESHOLD
 ) -> xr.Dataset:
-    """What each cluster is: its size, the fraction of its pixels that look like water, a name.
+    """Tabulate each cluster: its size, the fraction of its pixels that look like water, a name.
 
     Clustering groups pixels that look alike; it does not say which group is water. Here each
     cluster is named by a physical test applied to its own pixels (``evidence``: 1 where a
@@ -287,11 +381,28 @@ def split_mixed(
 
 
 def darkest_cluster(labels: xr.DataArray, ds: xr.Dataset) -> int:
-    """The original lesson's rule: the cluster darkest in ``nir08 + swir16`` is water.
+    """Name water by the original lesson's rule: the cluster darkest in ``nir08 + swir16``.
 
     Kept to show where it fails: it always names one cluster, even in a scene without water,
     and the darkest cluster can be black water plus forest shadow while a sediment-laden river
     sits in a brighter one. Use :func:`cluster_table` instead.
+
+    Parameters
+    ----------
+    labels : xr.DataArray
+        Integer cluster labels (-1 no data), on the grid of ``ds``.
+    ds : xr.Dataset
+        Scaled reflectance with ``nir08`` and ``swir16``.
+
+    Returns
+    -------
+    int
+        The label with the lowest mean ``nir08 + swir16``.
+
+    Raises
+    ------
+    ValueError
+        If ``ds`` lacks a band, or no pixel has a label and both bands.
 
     Examples
     --------
@@ -299,13 +410,9 @@ def darkest_cluster(labels: xr.DataArray, ds: xr.Dataset) -> int:
     >>> darkest_cluster(xr.DataArray([0, 1, 0], dims="x"), ds)
     0
     """
-    for band in ("nir08", "swir16"):
-        if band not in ds:
-            raise ValueError(
-                f"finding water needs the {band!r} band; the dataset has {list(ds.data_vars)}"
-            )
+    require_bands(ds, ("nir08", "swir16"), "the darkest-cluster rule")
     means = cluster_means(labels, ds.nir08 + ds.swir16)
-    return min(means, key=means.get)
+    return min(means, key=means.__getitem__)
 
 
 def check_lake_point(water: xr.DataArray, lake_point: tuple[float, float]) -> None:
@@ -313,14 +420,37 @@ def check_lake_point(water: xr.DataArray, lake_point: tuple[float, float]) -> No
 
     The cross-check of a water mask against a place known to be lake.
 
+    Parameters
+    ----------
+    water : xr.DataArray
+        A ``(y, x)`` water mask with a CRS: 1 water, 0 not water, NaN no data.
+    lake_point : tuple of float
+        ``(lon, lat)`` in degrees of a point known to be on the lake.
+
+    Raises
+    ------
+    ValueError
+        (bad input) If the pixel there is not water or is no data, or the point lies outside
+        the mask.
+
     Examples
     --------
-    >>> check_lake_point(water, (-118.71, 38.70))  # doctest: +SKIP
+    >>> import odc.geo.xr
+    >>> from odc.geo.geobox import GeoBox
+    >>> grid = GeoBox.from_bbox((353010, 4283910, 353100, 4284000), "EPSG:32611", resolution=30)
+    >>> water = odc.geo.xr.xr_zeros(grid, dtype="float32")  # 3 x 3 pixels of 30 m, UTM 11N
+    >>> water[:] = [[1, 1, 0], [1, np.nan, 0], [0, 0, 0]]
+    >>> check_lake_point(water, (-118.6900, 38.6923))  # the upper-left pixel: water, passes
+    >>> try:
+    ...     check_lake_point(water, (-118.6896, 38.6920))  # the centre pixel
+    ... except ValueError as err:
+    ...     print(str(err).split(":")[0])
+    the lake point (-118.6896, 38.692) is no data (masked) in this scene's water mask
     """
     at_point = value_at(water, *lake_point)
     if not at_point == 1:
         state = "no data (masked)" if not np.isfinite(at_point) else "not water"
-        raise ValueError(
+        raise BadInput(
             f"the lake point {lake_point} is {state} in this scene's water mask: the point is "
             "not on water in this scene, or no cluster there passed the water test; check the "
             "point and the cloud mask"
@@ -328,10 +458,20 @@ def check_lake_point(water: xr.DataArray, lake_point: tuple[float, float]) -> No
 
 
 def water_mask(labels: xr.DataArray, water_labels: int | Sequence[int]) -> xr.DataArray:
-    """Float mask: 1 water, 0 not water, NaN no data (label < 0). Keeps coords and CRS.
+    """Turn cluster labels into a float mask: 1 water, 0 not water, NaN no data (label < 0).
 
-    ``water_labels`` is one label or several (e.g. ``table.cluster[table.is_water]``); an
-    empty list gives a scene without water (all 0).
+    Parameters
+    ----------
+    labels : xr.DataArray
+        Integer cluster labels, -1 where no data; any shape. Coords (and CRS) are kept.
+    water_labels : int or sequence of int
+        The water cluster(s), e.g. ``table.cluster[table.is_water]`` of
+        :func:`cluster_table`; an empty list gives a scene without water (all 0).
+
+    Returns
+    -------
+    xr.DataArray
+        float32 mask named ``water``, on the coordinates of ``labels``.
 
     Examples
     --------
@@ -349,7 +489,8 @@ def _same_grid(a: xr.DataArray, b: xr.DataArray) -> xr.DataArray:
     """``b`` on ``a``'s grid: reprojected if both have a CRS, else checked to match.
 
     A mask is reprojected as float32, so the area outside its footprint becomes NaN (no data),
-    not False (no water)."""
+    not False (no water).
+    """
     if a.odc.crs is not None and b.odc.crs is not None:
         if a.odc.geobox == b.odc.geobox:
             return b
@@ -372,13 +513,29 @@ def _pair(a: xr.DataArray, b: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def iou(a: xr.DataArray, b: xr.DataArray) -> float:
-    """Intersection over union of two water masks, over pixels valid in both.
+    """Compute the intersection over union of two water masks, over pixels valid in both.
 
     ``b`` is put on ``a``'s grid first if the grids differ.
 
-    Example
+    Parameters
+    ----------
+    a, b : xr.DataArray
+        Water masks: 1 (> 0.5) water, 0 not water, NaN no data. Both with a CRS, or of one
+        shape without one.
+
+    Returns
     -------
-    >>> iou(xr.DataArray([1.0, 1.0, 0.0]), xr.DataArray([1.0, 0.0, 0.0]))
+    float
+        Water in both over water in either; 1.0 when neither has water.
+
+    Raises
+    ------
+    ValueError
+        If the masks share no valid pixel, or differ in shape and lack a CRS to align them.
+
+    Examples
+    --------
+    >>> iou(xr.DataArray([1.0, 1.0, 0.0, np.nan]), xr.DataArray([1.0, 0.0, 0.0, 1.0]))
     0.5
     """
     x, y = _pair(a, b)
@@ -387,10 +544,28 @@ def iou(a: xr.DataArray, b: xr.DataArray) -> float:
 
 
 def kappa(a: xr.DataArray, b: xr.DataArray) -> float:
-    """Cohen's kappa between two water masks, over pixels valid in both.
+    """Compute Cohen's kappa between two water masks, over pixels valid in both.
 
-    Example
+    Parameters
+    ----------
+    a, b : xr.DataArray
+        Water masks, as for :func:`iou` (``b`` is put on ``a``'s grid if they differ).
+
+    Returns
     -------
+    float
+        Agreement beyond chance: 1 identical, 0 no better than chance; 1.0 when both masks
+        are all water or all dry.
+
+    Raises
+    ------
+    ValueError
+        If the masks share no valid pixel, or differ in shape and lack a CRS to align them.
+
+    Examples
+    --------
+    >>> kappa(xr.DataArray([1.0, 0.0, 1.0, 0.0]), xr.DataArray([1.0, 0.0, 0.0, 0.0]))
+    0.5
     >>> kappa(xr.DataArray([1.0, 0.0, 1.0, 0.0]), xr.DataArray([1.0, 0.0, 1.0, 0.0]))
     1.0
     """
@@ -403,11 +578,29 @@ def kappa(a: xr.DataArray, b: xr.DataArray) -> float:
 
 
 def pixel_area_km2(da: xr.DataArray) -> float:
-    """Area of one pixel in km2 from the array's grid (projected CRS in metres).
+    """Measure the area of one pixel in km2 from the array's grid (projected CRS in metres).
 
-    Example
+    Parameters
+    ----------
+    da : xr.DataArray
+        A ``(y, x)`` array with a projected CRS (odc-geo's ``.odc.geobox``).
+
+    Returns
     -------
-    >>> pixel_area_km2(water)  # doctest: +SKIP
+    float
+        ``|res_x * res_y| / 1e6``.
+
+    Raises
+    ------
+    ValueError
+        If the array has no CRS, or a geographic one (degrees).
+
+    Examples
+    --------
+    >>> import odc.geo.xr
+    >>> from odc.geo.geobox import GeoBox
+    >>> grid = GeoBox.from_bbox((353010, 4283910, 353100, 4284000), "EPSG:32611", resolution=30)
+    >>> pixel_area_km2(odc.geo.xr.xr_zeros(grid, dtype="float32"))  # a 30 m Landsat pixel
     0.0009
     """
     gbox = da.odc.geobox
@@ -418,12 +611,32 @@ def pixel_area_km2(da: xr.DataArray) -> float:
 
 
 def area_km2(mask: xr.DataArray) -> float:
-    """Water area in km2: the count of water pixels (value 1) times the pixel area.
+    """Measure the water area in km2: the count of water pixels times the pixel area.
 
-    Example
+    Parameters
+    ----------
+    mask : xr.DataArray
+        A ``(y, x)`` water mask with a projected CRS: 1 (> 0.5) water, 0 not, NaN no data.
+
+    Returns
     -------
-    >>> round(area_km2(water), 1)  # doctest: +SKIP
-    152.3
+    float
+        The area of the water pixels (no-data pixels count as no water).
+
+    Raises
+    ------
+    ValueError
+        If the mask has no projected CRS (see :func:`pixel_area_km2`).
+
+    Examples
+    --------
+    >>> import odc.geo.xr
+    >>> from odc.geo.geobox import GeoBox
+    >>> grid = GeoBox.from_bbox((353010, 4283910, 353100, 4284000), "EPSG:32611", resolution=30)
+    >>> water = odc.geo.xr.xr_zeros(grid, dtype="float32")  # 3 x 3 pixels of 30 m
+    >>> water[:] = [[1, 1, 0], [1, np.nan, 0], [0, 0, 0]]
+    >>> round(area_km2(water), 4)  # 3 water pixels of 0.0009 km2
+    0.0027
     """
     return float(np.nansum(np.asarray(mask, dtype="float64") > 0.5)) * pixel_area_km2(mask)
 
@@ -431,9 +644,37 @@ def area_km2(mask: xr.DataArray) -> float:
 def on_grid(da: xr.DataArray, like: xr.DataArray, resampling: str = "nearest") -> xr.DataArray:
     """Put ``da`` on the grid of ``like`` (odc-geo reprojection) when their grids differ.
 
-    Example
+    Parameters
+    ----------
+    da : xr.DataArray
+        The array to move, with a CRS.
+    like : xr.DataArray
+        An array on the target grid, with a CRS.
+    resampling : str
+        Resampling method of ``odc.geo``'s ``reproject`` (``"nearest"`` keeps mask values).
+
+    Returns
     -------
-    >>> after = on_grid(after, before)  # doctest: +SKIP
+    xr.DataArray
+        ``da`` itself when the grids are equal, else ``da`` reprojected onto ``like``'s grid
+        (NaN outside its footprint for floats).
+
+    Examples
+    --------
+    A 60 m mask put on a 30 m grid:
+
+    >>> import odc.geo.xr
+    >>> from odc.geo.geobox import GeoBox
+    >>> fine = GeoBox.from_bbox((353010, 4283910, 353100, 4284000), "EPSG:32611", resolution=30)
+    >>> coarse = GeoBox.from_bbox((352980, 4283880, 353100, 4284000), "EPSG:32611", resolution=60)
+    >>> before = odc.geo.xr.xr_zeros(fine, dtype="float32")
+    >>> after = odc.geo.xr.xr_zeros(coarse, dtype="float32")
+    >>> after[:] = [[1, 0], [1, 1]]
+    >>> moved = on_grid(after, before)
+    >>> moved.shape, moved.values.tolist()
+    ((3, 3), [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    >>> on_grid(before, before) is before
+    True
     """
     if da.odc.geobox == like.odc.geobox:
         return da
@@ -445,10 +686,28 @@ def change_map(before: xr.DataArray, after: xr.DataArray) -> xr.DataArray:
 
     ``after`` is put on ``before``'s grid first if the grids differ.
 
-    Example
+    Parameters
+    ----------
+    before, after : xr.DataArray
+        Water masks of two dates: 1 (> 0.5) water, 0 not water, NaN no data.
+
+    Returns
     -------
-    >>> change_map(xr.DataArray([1.0, 1.0, 0.0, np.nan]), xr.DataArray([1.0, 0.0, 1.0, 0.0])).values
-    array([4, 2, 3, 0], dtype=uint8)
+    xr.DataArray
+        uint8 codes named ``change`` on ``before``'s grid: 0 no data (in either), 1 dry both,
+        2 water lost, 3 water gained, 4 water both.
+
+    Raises
+    ------
+    ValueError
+        If the masks differ in shape and lack a CRS to align them.
+
+    Examples
+    --------
+    >>> before = xr.DataArray([1.0, 1.0, 0.0, np.nan, 0.0])
+    >>> after = xr.DataArray([1.0, 0.0, 1.0, 0.0, 0.0])
+    >>> change_map(before, after).values
+    array([4, 2, 3, 0, 1], dtype=uint8)
     """
     after = _same_grid(before, after)
     b, a = np.asarray(before, dtype="float32"), np.asarray(after, dtype="float32")
@@ -463,12 +722,41 @@ def change_map(before: xr.DataArray, after: xr.DataArray) -> xr.DataArray:
 
 
 def change_areas(change: xr.DataArray) -> dict[str, float]:
-    """Areas in km2 of water before, after, lost and gained from a :func:`change_map`.
+    """Measure the areas in km2 of water before, after, lost and gained in a change map.
 
-    Example
+    Parameters
+    ----------
+    change : xr.DataArray
+        Change codes from :func:`change_map`, with a projected CRS.
+
+    Returns
     -------
-    >>> change_areas(change)["lost_km2"]  # doctest: +SKIP
-    38.1
+    dict of str to float
+        ``before_km2``, ``after_km2``, ``lost_km2``, ``gained_km2`` and ``change_km2``
+        (gained minus lost: negative when the lake shrank).
+
+    Raises
+    ------
+    ValueError
+        If ``change`` has no projected CRS (see :func:`pixel_area_km2`).
+
+    Examples
+    --------
+    >>> import odc.geo.xr
+    >>> from odc.geo.geobox import GeoBox
+    >>> grid = GeoBox.from_bbox((353010, 4283910, 353100, 4284000), "EPSG:32611", resolution=30)
+    >>> before = odc.geo.xr.xr_zeros(grid, dtype="float32")  # 3 x 3 pixels of 0.0009 km2
+    >>> after = odc.geo.xr.xr_zeros(grid, dtype="float32")
+    >>> before[:] = [[1, 1, 1], [1, np.nan, 0], [0, 0, 1]]
+    >>> after[:] = [[1, 1, 0], [1, 0, 1], [0, 0, 0]]
+    >>> change = change_map(before, after)
+    >>> change.values.tolist()
+    [[4, 4, 2], [4, 0, 3], [1, 1, 2]]
+    >>> areas = {k: round(v, 4) for k, v in change_areas(change).items()}
+    >>> areas["before_km2"], areas["after_km2"], areas["lost_km2"], areas["gained_km2"]
+    (0.0045, 0.0036, 0.0018, 0.0009)
+    >>> areas["change_km2"]  # gained minus lost: the lake shrank by one pixel
+    -0.0009
     """
     px = pixel_area_km2(change)
     c = np.asarray(change)
@@ -499,6 +787,26 @@ def lake_only(
     than ``max_gap_m`` of no-data separates it from the lake (and the lake point may itself be
     hidden, within that distance of the lake). Water further away, or reached only across land,
     stays out; ``max_gap_m=None`` bridges no gap.
+
+    Parameters
+    ----------
+    mask : xr.DataArray
+        A ``(y, x)`` water mask with a CRS: 1 (> 0.5) water, 0 not water, NaN no data.
+    lake_point : tuple of float
+        ``(lon, lat)`` in degrees of a point on the lake.
+    max_gap_m : float or None
+        Widest no-data gap, in metres, that still connects two pieces of water.
+
+    Returns
+    -------
+    xr.DataArray
+        float32 mask on the same grid: 1 on the lake, 0 elsewhere, NaN where ``mask`` is NaN.
+
+    Raises
+    ------
+    ValueError
+        If the point lies outside the mask, or neither it nor a no-data pixel within
+        ``max_gap_m`` of it leads to water.
 
     Examples
     --------

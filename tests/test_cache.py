@@ -14,7 +14,7 @@ import numpy as np
 import pystac
 import pytest
 
-from lakeml import load, search
+from lakeml import cache, load, search
 
 BBOX = (-118.80, 38.60, -118.66, 38.76)
 BANDS = ["green", "nir08", "swir16"]
@@ -22,8 +22,12 @@ BANDS = ["green", "nir08", "swir16"]
 
 @pytest.fixture(scope="module")
 def item(stac_server) -> pystac.Item:
-    items = search.search(BBOX, "2017-06-01/2017-09-30", "landsat-8",
-                          catalog=search.open_catalog(stac_server.stac_url))
+    items = search.search(
+        BBOX,
+        "2017-06-01/2017-09-30",
+        "landsat-8",
+        catalog=search.open_catalog(stac_server.stac_url),
+    )
     return items[0]
 
 
@@ -112,10 +116,10 @@ def test_cache_key_follows_the_item_version(item):
     from lakeml import sample
 
     where = {"bbox": BBOX, "resolution": 30}
-    key = load.scene_key(item, BANDS, where)
+    key = cache.scene_key(item, BANDS, where)
     assert item.properties["created"].startswith(sample.SAMPLE_RELEASES[sample.SAMPLE_VERSION][:16])
     newer = item.clone()
     newer.properties["created"] = "2030-01-01T00:00:00Z"
-    assert load.scene_key(newer, BANDS, where) != key
-    assert load.scene_key(item.clone(), BANDS, where) == key
-    assert load.scene_key(item, BANDS, {"bbox": BBOX, "resolution": 60}) != key
+    assert cache.scene_key(newer, BANDS, where) != key
+    assert cache.scene_key(item.clone(), BANDS, where) == key
+    assert cache.scene_key(item, BANDS, {"bbox": BBOX, "resolution": 60}) != key

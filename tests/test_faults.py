@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from rasterio.errors import RasterioIOError
 
-from lakeml import load, search
+from lakeml import errors, load, search, signing
 from lakeml.cli import describe
 from tests.faultproxy import Fault, Proxy, fault_proxy
 from tests.leaks import SIGNED_URL
@@ -63,8 +63,9 @@ def proxied_url(proxy, stac_server) -> str:
 @pytest.fixture(scope="module")
 def reference(stac_server) -> tuple[str, list[str], object]:
     """The item, the search's ids and the pixels, read without the proxy."""
-    items = search.search(SMALL_BBOX, DATES, PLATFORM, catalog=search.open_catalog(
-        stac_server.stac_url))
+    items = search.search(
+        SMALL_BBOX, DATES, PLATFORM, catalog=search.open_catalog(stac_server.stac_url)
+    )
     item = items[-1]
     ds = load.load_scene(item, SMALL_BBOX, bands=load.REFLECTANCE_BANDS).compute()
     return item.id, [it.id for it in items], ds
@@ -96,10 +97,11 @@ class Ctx:
 
 def sample_signer(url: str, refresh: bool = False) -> str:
     """Sign the sample's COG links as Planetary Computer's blob links are signed (same code)."""
-    return load.sign_with_token_service(url, "sample", "cogs", refresh)
+    return signing.sign_with_token_service(url, "sample", "cogs", refresh)
 
 
 # --- what each row runs ---------------------------------------------------------------------
+
 
 def run_search(ctx: Ctx, timeout: float = 60, retries: int = 5) -> None:
     catalog = search.open_catalog(ctx.url, timeout=timeout, retries=retries)
@@ -107,8 +109,26 @@ def run_search(ctx: Ctx, timeout: float = 60, retries: int = 5) -> None:
     assert ids == ctx.reference[1]
 
 
-def run_load(ctx: Ctx, band: str, signer: Callable[[str, bool], str] = sample_signer,
-             before_compute: Callable[[], None] | None = None, resolution: float = 30) -> None:
+def run_series_search(ctx: Ctx) -> None:
+    """The series' per-year search (timeseries.search_years) is the single search's, retries
+    included: the same ids as :func:`run_search`."""
+    from lakeml import timeseries
+
+    catalog = search.open_catalog(ctx.url)
+    found = timeseries.search_years(
+        SMALL_BBOX, [2016, 2017], (6, 9), max_cloud=1, platforms=[PLATFORM], catalog=catalog
+    )
+    assert [it.id for it in found[2017]] == ctx.reference[1]
+    assert found[2016] and all(it.id.split("_")[3].startswith("2016") for it in found[2016])
+
+
+def run_load(
+    ctx: Ctx,
+    band: str,
+    signer: Callable[[str, bool], str] = sample_signer,
+    before_compute: Callable[[], None] | None = None,
+    resolution: float = 30,
+) -> None:
     """Load ``band`` through the proxy, its links signed with tokens from the proxy's token
     service (a band no other row reads the same way: GDAL caches what it read)."""
     item_id, _, expected = ctx.reference
@@ -133,6 +153,7 @@ def nothing_listening(ctx: Ctx) -> None:
 
 def expired_token(ctx: Ctx) -> None:
     """A token cached earlier expires (server side) while a lazy load waits to be computed."""
+
     def wait_for_expiry() -> None:
         sample_signer(f"{ctx.proxy.url}/data/x.TIF")  # cached; it claims an hour, lives 2 s
         time.sleep(2.1)
@@ -156,12 +177,12 @@ def refused_token(ctx: Ctx) -> None:
 
 def unsigned_403(ctx: Ctx) -> None:
     """A 403 on a link that is not signed (not Planetary Computer's): no re-signing."""
-    run_load(ctx, "red", signer=load.sign)
+    run_load(ctx, "red", signer=signing.sign)
 
 
 def token_service_slow(ctx: Ctx) -> None:
     """The token service does not answer in time once: asked again, the read goes on."""
-    ctx.monkeypatch.setattr(load, "TOKEN_TIMEOUT", 1.0)
+    ctx.monkeypatch.setattr(signing, "TOKEN_TIMEOUT", 1.0)
     run_load(ctx, "swir22")
 
 
@@ -173,10 +194,26 @@ def cog_timeout(ctx: Ctx, band: str) -> None:
 def change_command(ctx: Ctx) -> None:
     """The ``lakeml change`` command through a proxy whose COGs are all truncated."""
     proc = subprocess.run(
-        [sys.executable, "-m", "lakeml.cli", "change", "--bbox", *map(str, SMALL_BBOX),
-         "--before", "1988-06-01/1988-09-30", "--after", DATES, "--stac-url", ctx.url,
-         "--quiet", "--out", str(ctx.notes["out"])],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "lakeml.cli",
+            "change",
+            "--bbox",
+            *map(str, SMALL_BBOX),
+            "--before",
+            "1988-06-01/1988-09-30",
+            "--after",
+            DATES,
+            "--stac-url",
+            ctx.url,
+            "--quiet",
+            "--out",
+            str(ctx.notes["out"]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "LAKEML_CACHE_DIR": str(ctx.notes["out"]) + "-cache"},
     )
     ctx.notes["exit"] = proc.returncode
@@ -198,47 +235,134 @@ class Row:
 
 URL = r"http://127\.0\.0\.1:\d+"
 ROWS = [
-    Row("stac-503-burst", (Fault("status", r"/search", times=3, code=503),), run_search, None, 10,
-        lambda log: [c for _, p, c in log if "/search" in p][:4] == [503, 503, 503, 200]),
+    Row(
+        "stac-503-burst",
+        (Fault("status", r"/search", times=3, code=503),),
+        run_search,
+        None,
+        10,
+        lambda log: [c for _, p, c in log if "/search" in p][:4] == [503, 503, 503, 200],
+    ),
     Row("stac-slow", (Fault("slow", r"/search", times=1, delay=2.0),), run_search, None, 8),
-    Row("stac-timeout", (Fault("slow", r"/search", times=1, delay=4.0),),
-        lambda c: run_search(c, timeout=1), None, 3.9),
-    Row("stac-cut-mid-body", (Fault("cut", r"/search", times=1),), run_search, None, 8,
-        lambda log: any(c == -1 for *_, c in log)),
-    Row("stac-down", (Fault("status", r"/search", times=None, code=503),), run_search,
-        rf"STAC API {URL}/api/stac/v1 failed: .*503", 30),
-    Row("stac-nothing-listening", (), nothing_listening,
-        rf"STAC API {URL}/api/stac/v1 failed: .*(Connection refused|Max retries)", 10),
-    Row("cog-503-burst", (Fault("status", r"SR_B1\.TIF", times=2, code=503),),
-        lambda c: run_load(c, "coastal"), None, 10,
-        lambda log: [c for _, p, c in log if "SR_B1" in p][:2] == [503, 503]),
-    Row("cog-slow", (Fault("slow", r"SR_B3\.TIF", times=2, delay=1.0),),
-        lambda c: run_load(c, "green"), None, 8),
-    Row("cog-timeout", (Fault("slow", r"SR_B2\.TIF", times=1, delay=4.0),),
-        lambda c: cog_timeout(c, "blue"), None, 3.9),
-    Row("cog-cut-mid-body", (Fault("cut", r"SR_B5\.TIF", times=1),),
-        lambda c: run_load(c, "nir08"), None, 8,
-        lambda log: any(c == -1 for *_, c in log)),
-    Row("cog-truncated", (Fault("truncate", r"SR_B6\.TIF", times=None, size=20_000),),
-        lambda c: run_load(c, "swir16"), rf"{URL}/data/cogs/.*SR_B6\.TIF", 10),
-    Row("cog-truncated-warped", (Fault("truncate", r"ST_B10\.TIF", times=None, size=20_000),),
+    Row(
+        "stac-timeout",
+        (Fault("slow", r"/search", times=1, delay=4.0),),
+        lambda c: run_search(c, timeout=1),
+        None,
+        3.9,
+    ),
+    Row(
+        "stac-cut-mid-body",
+        (Fault("cut", r"/search", times=1),),
+        run_search,
+        None,
+        8,
+        lambda log: any(c == -1 for *_, c in log),
+    ),
+    Row(
+        "series-search-cut-mid-body",
+        (Fault("cut", r"/search", times=1),),
+        run_series_search,
+        None,
+        10,
+        lambda log: any(c == -1 for *_, c in log),
+    ),
+    Row(
+        "stac-down",
+        (Fault("status", r"/search", times=None, code=503),),
+        run_search,
+        rf"STAC API {URL}/api/stac/v1 failed: .*503",
+        30,
+    ),
+    Row(
+        "stac-nothing-listening",
+        (),
+        nothing_listening,
+        rf"STAC API {URL}/api/stac/v1 failed: .*(Connection refused|Max retries)",
+        10,
+    ),
+    Row(
+        "cog-503-burst",
+        (Fault("status", r"SR_B1\.TIF", times=2, code=503),),
+        lambda c: run_load(c, "coastal"),
+        None,
+        10,
+        lambda log: [c for _, p, c in log if "SR_B1" in p][:2] == [503, 503],
+    ),
+    Row(
+        "cog-slow",
+        (Fault("slow", r"SR_B3\.TIF", times=2, delay=1.0),),
+        lambda c: run_load(c, "green"),
+        None,
+        8,
+    ),
+    Row(
+        "cog-timeout",
+        (Fault("slow", r"SR_B2\.TIF", times=1, delay=4.0),),
+        lambda c: cog_timeout(c, "blue"),
+        None,
+        3.9,
+    ),
+    Row(
+        "cog-cut-mid-body",
+        (Fault("cut", r"SR_B5\.TIF", times=1),),
+        lambda c: run_load(c, "nir08"),
+        None,
+        8,
+        lambda log: any(c == -1 for *_, c in log),
+    ),
+    Row(
+        "cog-truncated",
+        (Fault("truncate", r"SR_B6\.TIF", times=None, size=20_000),),
+        lambda c: run_load(c, "swir16"),
+        rf"{URL}/data/cogs/.*SR_B6\.TIF",
+        10,
+    ),
+    Row(
+        "cog-truncated-warped",
+        (Fault("truncate", r"ST_B10\.TIF", times=None, size=20_000),),
         lambda c: run_load(c, "lwir11", resolution=45),
-        rf"(Read|warp) failed.* \(reading {URL}/data/cogs/.*ST_B10\.TIF\)", 10),
-    Row("cog-403-unsigned-link", (Fault("status", r"SR_B4\.TIF", times=None, code=403),),
-        unsigned_403, rf"^HTTP response code: 403 \(reading {URL}/data/cogs/.*SR_B4\.TIF\)$", 10),
-    Row("token-service-down", (Fault("status", r"/api/sas/v1/token/", times=None, code=503),),
+        rf"(Read|warp) failed.* \(reading {URL}/data/cogs/.*ST_B10\.TIF\)",
+        10,
+    ),
+    Row(
+        "cog-403-unsigned-link",
+        (Fault("status", r"SR_B4\.TIF", times=None, code=403),),
+        unsigned_403,
+        rf"^HTTP response code: 403 \(reading {URL}/data/cogs/.*SR_B4\.TIF\)$",
+        10,
+    ),
+    Row(
+        "token-service-down",
+        (Fault("status", r"/api/sas/v1/token/", times=None, code=503),),
         lambda c: run_load(c, "blue", resolution=60),
         rf"^Planetary Computer's token service {URL}/api/sas/v1/token/sample/cogs gave no "
-        r"token \(.*\); try again later, or check PC_SDK_SAS_URL$", 15),
-    Row("token-service-slow", (Fault("slow", r"/api/sas/v1/token/", times=1, delay=4.0),),
-        token_service_slow, None, 3.9),
+        r"token \(.*\); try again later, or check PC_SDK_SAS_URL$",
+        15,
+    ),
+    Row(
+        "token-service-slow",
+        (Fault("slow", r"/api/sas/v1/token/", times=1, delay=4.0),),
+        token_service_slow,
+        None,
+        3.9,
+    ),
     Row("cog-expired-token", (), expired_token, None, 8),
-    Row("cog-token-refused", (), refused_token,
+    Row(
+        "cog-token-refused",
+        (),
+        refused_token,
         rf"HTTP response code: 403 even with a freshly signed URL.* \(reading {URL}/data/cogs/"
-        r".*(SR_B7|QA_PIXEL)\.TIF\)", 10),
-    Row("command-truncated-cogs", (Fault("truncate", r"\.TIF", times=None, size=20_000),),
+        r".*(SR_B7|QA_PIXEL)\.TIF\)",
+        10,
+    ),
+    Row(
+        "command-truncated-cogs",
+        (Fault("truncate", r"\.TIF", times=None, size=20_000),),
         change_command,
-        rf"^lakeml: failed: RasterioIOError: .*{URL}/data/cogs/.*\.TIF[^\n]*\n$", 120),
+        rf"^lakeml: failed: RasterioIOError: .*{URL}/data/cogs/.*\.TIF[^\n]*\n$",
+        120,
+    ),
 ]
 
 
@@ -266,10 +390,10 @@ def test_fault_table(row: Row, ctx: Ctx, caplog, tmp_path):
         assert not SIGNED_URL.search(shown), shown[-2000:]
     if row.run is unsigned_403:
         assert ctx.proxy.tokens_issued == 0 and "freshly" not in message
-        if row.run is change_command:
-            assert ctx.notes["exit"] == 1 and message.count("\n") == 1, message
-            assert "Traceback" not in message
-            assert not list(Path(ctx.notes["out"]).glob("*")), "no output, not even half of one"
+    if row.run is change_command:
+        assert ctx.notes["exit"] == 1 and message.count("\n") == 1, message
+        assert "Traceback" not in message
+        assert not list(Path(ctx.notes["out"]).glob("*")), "no output, not even half of one"
     logged = [r.getMessage() for r in caplog.records]
     assert not [m for m in logged if SIGNED_URL.search(m)], "a signed URL in the log"
     if row.run is not change_command and row.id != "stac-nothing-listening":
@@ -284,12 +408,12 @@ def test_fault_table(row: Row, ctx: Ctx, caplog, tmp_path):
 
 
 def test_planetary_computer_links_get_a_new_token_on_refresh(ctx):
-    """lakeml.load.sign on a real-shaped blob link, with tokens from a token service on loopback."""
+    """lakeml.signing.sign on a real-shaped blob link, tokens from a token service on loopback."""
     href = "https://landsateuwest.blob.core.windows.net/landsat-c2/level-2/x/LC09_SR_B4.TIF"
-    first = load.sign(href)
+    first = signing.sign(href)
     assert first.startswith(href + "?st=") and "&sig=" in first and ctx.proxy.tokens_issued == 1
-    assert load.sign(first) == first  # cached: the claimed expiry is an hour away
-    renewed = load.sign(first, refresh=True)
+    assert signing.sign(first) == first  # cached: the claimed expiry is an hour away
+    renewed = signing.sign(first, refresh=True)
     assert renewed != first and renewed.startswith(href + "?st=")
     assert ctx.proxy.tokens_issued == 2
-    assert load.redact(f"GET {renewed} failed") == f"GET {href}?<signature removed> failed"
+    assert errors.redact(f"GET {renewed} failed") == f"GET {href}?<signature removed> failed"

@@ -63,15 +63,15 @@ def test_sign_replaces_an_expired_planetary_computer_signature(monkeypatch):
 
     import planetary_computer.sas as sas
 
-    from lakeml.load import sign
+    from lakeml.signing import sign
 
     fresh = sas.SASToken(
-        **{"token": "st=now&se=later&sp=rl&sig=FRESH", "msft:expiry": (
-            dt.datetime.now(dt.UTC) + dt.timedelta(minutes=45)).isoformat()}
+        **{
+            "token": "st=now&se=later&sp=rl&sig=FRESH",
+            "msft:expiry": (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=45)).isoformat(),
+        }
     )
-    url = (
-        "https://landsateuwest.blob.core.windows.net/landsat-c2/level-2/x/LC09_SR_B4.TIF"
-    )
+    url = "https://landsateuwest.blob.core.windows.net/landsat-c2/level-2/x/LC09_SR_B4.TIF"
     key = f"{sas.Settings.get().sas_url}/landsateuwest/landsat-c2"
     monkeypatch.setitem(sas.TOKEN_CACHE, key, fresh)
     expired = url + "?st=then&se=2020-01-01&sp=rl&sig=OLD"

@@ -1,4 +1,4 @@
-"""Search input checks and the CQL2 filter (the live search is in test_server / notebooks)."""
+"""Input checks (lakeml.checks) and the CQL2 filter (the live search: test_server, notebooks)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,15 @@ from pathlib import Path
 import pystac
 import pytest
 
-from lakeml.search import (
+from lakeml.checks import (
     PC_STAC_URL,
-    band_table,
-    cql2_filter,
-    stac_url,
+    BadInput,
     validate_bbox,
     validate_datetime,
     validate_max_cloud,
     validate_platforms,
 )
+from lakeml.search import band_table, cql2_filter, stac_url
 
 REAL_ITEMS = Path(__file__).parent / "data" / "landsat-c2-l2-pc.json"
 
@@ -36,7 +35,7 @@ REAL_ITEMS = Path(__file__).parent / "data" / "landsat-c2-l2-pc.json"
     ],
 )
 def test_bad_bbox_is_refused_with_a_message(bbox, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(BadInput, match=message):
         validate_bbox(bbox)
 
 
@@ -101,5 +100,10 @@ def test_unknown_collection_is_named(stac_url):
     from lakeml.search import WALKER_LAKE_BBOX, open_catalog, search
 
     with pytest.raises(ValueError, match="unknown collection 'landsat-c3-l9'"):
-        search(WALKER_LAKE_BBOX, "2017-06-01/2017-09-30", "landsat-8",
-               collection="landsat-c3-l9", catalog=open_catalog(stac_url))
+        search(
+            WALKER_LAKE_BBOX,
+            "2017-06-01/2017-09-30",
+            "landsat-8",
+            collection="landsat-c3-l9",
+            catalog=open_catalog(stac_url),
+        )

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from lakeml import sample
+from lakeml import checks, sample
 from lakeml import timeseries as ts
 from lakeml.search import WALKER_LAKE_BBOX
 from tests.leaks import SIGNED_OR_TOKEN
@@ -23,8 +23,18 @@ from tests.leaks import SIGNED_OR_TOKEN
 BBOX = ["--bbox", "-118.89", "38.54", "-118.57", "38.84"]
 LAKEML = [sys.executable, "-m", "lakeml.cli"]
 CSV_COLUMNS = [
-    "year", "item_id", "platform", "datetime", "water_km2", "all_water_km2", "valid_fraction",
-    "water_iou_vs_dswe", "water_iou_vs_wofs", "water_iou_vs_mndwi", "truth_water_km2", "partial",
+    "year",
+    "item_id",
+    "platform",
+    "datetime",
+    "water_km2",
+    "all_water_km2",
+    "valid_fraction",
+    "water_iou_vs_dswe",
+    "water_iou_vs_wofs",
+    "water_iou_vs_mndwi",
+    "truth_water_km2",
+    "partial",
 ]
 
 
@@ -42,10 +52,10 @@ def truth_doc(item_id: str) -> dict:
 
 
 def test_years_months_and_season():
-    assert ts.parse_years("1984-1986") == [1984, 1985, 1986]
-    assert ts.parse_years("2017") == [2017]
-    assert ts.parse_years([1990, 1988, 1988]) == [1988, 1990]
-    assert ts.parse_months("6-9") == (6, 9) and ts.parse_months("7") == (7, 7)
+    assert checks.parse_years("1984-1986") == [1984, 1985, 1986]
+    assert checks.parse_years("2017") == [2017]
+    assert checks.parse_years([1990, 1988, 1988]) == [1988, 1990]
+    assert checks.parse_months("6-9") == (6, 9) and checks.parse_months("7") == (7, 7)
     assert ts.season(1988) == "1988-06-01/1988-09-30"
     assert ts.season(2000, (2, 2)) == "2000-02-01/2000-02-29"
     assert ts.season(2000, (11, 12)) == "2000-11-01/2000-12-31"
@@ -53,27 +63,36 @@ def test_years_months_and_season():
 
 @pytest.mark.parametrize(
     ("years", "needle"),
-    [("2024-1984", "reversed"), ("84-90", "START-END"), ("1970-1980", "1982"),
-     ("1984-2999", "must lie in"), ("", "START-END")],
+    [
+        ("2024-1984", "reversed"),
+        ("84-90", "START-END"),
+        ("1970-1980", "1982"),
+        ("1984-2999", "must lie in"),
+        ("", "START-END"),
+    ],
 )
 def test_bad_years_are_refused(years, needle):
-    with pytest.raises(ValueError, match=needle):
-        ts.parse_years(years)
+    with pytest.raises(checks.BadInput, match=needle):
+        checks.parse_years(years)
 
 
-@pytest.mark.parametrize(("months", "needle"), [("9-6", "reversed"), ("0-5", "1-12"),
-                                                ("June", "M1-M2"), ("6-13", "1-12")])
+@pytest.mark.parametrize(
+    ("months", "needle"),
+    [("9-6", "reversed"), ("0-5", "1-12"), ("June", "M1-M2"), ("6-13", "1-12")],
+)
 def test_bad_months_are_refused(months, needle):
-    with pytest.raises(ValueError, match=needle):
-        ts.parse_months(months)
+    with pytest.raises(checks.BadInput, match=needle):
+        checks.parse_months(months)
 
 
 def test_trend_is_least_squares_over_complete_years_only():
-    table = pd.DataFrame({
-        "year": [2000, 2001, 2002, 2003, 2004, 2005],
-        "water_km2": [100.0, 99.0, 50.0, 97.0, np.nan, 95.0],
-        "status": ["ok", "ok", "partial", "ok", "missing", "ok"],
-    })
+    table = pd.DataFrame(
+        {
+            "year": [2000, 2001, 2002, 2003, 2004, 2005],
+            "water_km2": [100.0, 99.0, 50.0, 97.0, np.nan, 95.0],
+            "status": ["ok", "ok", "partial", "ok", "missing", "ok"],
+        }
+    )
     t = ts.trend(table)
     assert t["years"] == 4
     assert t["km2_per_decade"] == pytest.approx(-10.0)
@@ -84,11 +103,14 @@ def test_trend_is_least_squares_over_complete_years_only():
 def test_lake_extent_and_observed_fraction():
     nan = np.nan
     stack = xr.DataArray(
-        np.array([
-            [[1, 1, 0, 0]],      # year 1
-            [[1, 1, 1, 0]],      # year 2: a one-off speck at x=2
-            [[nan, 1, 0, nan]],  # year 3: the lake's first pixel hidden
-        ], dtype="float32"),
+        np.array(
+            [
+                [[1, 1, 0, 0]],  # year 1
+                [[1, 1, 1, 0]],  # year 2: a one-off speck at x=2
+                [[nan, 1, 0, nan]],  # year 3: the lake's first pixel hidden
+            ],
+            dtype="float32",
+        ),
         dims=("year", "y", "x"),
     )
     extent = ts.lake_extent(stack)
@@ -101,8 +123,11 @@ def test_lake_point_hidden_uses_the_nearest_observed_pixel():
     from odc.geo.xr import xr_coords
 
     gbox = sample.load_geobox().zoom_out(10)  # 300 m pixels
-    labels = xr.DataArray(np.zeros(gbox.shape, "int16"), dims=("y", "x"),
-                          coords=xr_coords(gbox, crs_coord_name="spatial_ref"))
+    labels = xr.DataArray(
+        np.zeros(gbox.shape, "int16"),
+        dims=("y", "x"),
+        coords=xr_coords(gbox, crs_coord_name="spatial_ref"),
+    )
     lake = sample.LAKE_CENTRE
     assert ts._observed_point(labels, lake, 1500) == lake  # observed: the point itself
     x0, y0 = point(*lake, "EPSG:4326").to_crs(gbox.crs).coords[0]
@@ -133,9 +158,13 @@ def test_selection_rule_least_masked_over_bbox(stac_url):
     # 1988: two Landsat 5 scenes under 20 % cloud (the 31 % decoy is excluded); the clearest
     # over the bbox is the one the original notebook picked by hand
     assert [it.id for it in found[1988]] == [
-        "LT05_L2SP_042033_19880702_02_T1", "LT05_L2SP_042033_19880819_02_T1"]
-    assert ts.pick_year(found[1988], WALKER_LAKE_BBOX).id == sample.EXPECTED_CLEAREST[
-        ("landsat-5", "1988-06-01/1988-09-30")]
+        "LT05_L2SP_042033_19880702_02_T1",
+        "LT05_L2SP_042033_19880819_02_T1",
+    ]
+    assert (
+        ts.pick_year(found[1988], WALKER_LAKE_BBOX).id
+        == sample.EXPECTED_CLEAREST[("landsat-5", "1988-06-01/1988-09-30")]
+    )
     # 2017: a Landsat 7 scene with 0 % cloud cover competes with Landsat 8; its SLC-off gaps
     # (qa_pixel fill) over the bbox make it lose: the rule is "least masked over the bbox",
     # not "lowest eo:cloud_cover"; the 2017-05-31 scene lies outside June-September
@@ -155,8 +184,7 @@ def test_selection_rule_least_masked_over_bbox(stac_url):
 def few_years(stac_server) -> xr.Dataset:
     """2011-2014 at 120 m on dask's threaded scheduler (2012 SLC-off, 2014 cloud over the lake)."""
     catalog = _catalog(stac_server)
-    return ts.timeseries(WALKER_LAKE_BBOX, "2010-2014", resolution=120, truth=True,
-                         catalog=catalog)
+    return ts.timeseries(WALKER_LAKE_BBOX, "2010-2014", resolution=120, truth=True, catalog=catalog)
 
 
 def _catalog(stac_server):
@@ -190,10 +218,17 @@ def test_partly_observed_years_are_flagged(few_years):
 def test_same_numbers_on_a_distributed_cluster(few_years, stac_server):
     from distributed import Client
 
-    with Client(processes=False, n_workers=2, threads_per_worker=1,
-                dashboard_address=None) as client:
-        again = ts.timeseries(WALKER_LAKE_BBOX, "2011-2013", resolution=120, truth=True,
-                              catalog=_catalog(stac_server), client=client)
+    with Client(
+        processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None
+    ) as client:
+        again = ts.timeseries(
+            WALKER_LAKE_BBOX,
+            "2011-2013",
+            resolution=120,
+            truth=True,
+            catalog=_catalog(stac_server),
+            client=client,
+        )
     a = ts.to_table(again).set_index("year")
     b = ts.to_table(few_years).set_index("year").loc[a.index]
     assert a["item_id"].tolist() == b["item_id"].tolist()
@@ -211,8 +246,9 @@ def test_same_numbers_on_a_distributed_cluster(few_years, stac_server):
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess[str]]:
     out = tmp_path_factory.mktemp("timeseries")
-    proc = run(["timeseries", *BBOX, "--years", "1984-2024", "--sample", "--quiet",
-                "--out", str(out)])
+    proc = run(
+        ["timeseries", *BBOX, "--years", "1984-2024", "--sample", "--quiet", "--out", str(out)]
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out, proc
 
@@ -245,15 +281,22 @@ def test_timeseries_command_on_the_sample(full_run):
     # real lake (truth: water_observed_fraction < 0.98) is flagged partial, the 2012 Landsat 7
     # SLC-off year among them; and a flagged year really misses some of the lake
     partial = set(reported.loc[reported["partial"].astype(bool), "year"])
-    hidden = {r.year for r in reported.itertuples()
-              if truth_doc(r.item_id)["water_observed_fraction"] < 0.98}
+    hidden = {
+        r.year
+        for r in reported.itertuples()
+        if truth_doc(r.item_id)["water_observed_fraction"] < 0.98
+    }
     assert 2012 in hidden and hidden <= partial
     for r in reported[reported["partial"].astype(bool)].itertuples():
         assert truth_doc(r.item_id)["water_observed_fraction"] < 0.99
         assert r.valid_fraction < 0.98
     summary = json.loads((out / "summary.json").read_text())
-    assert list(summary)[:4] == ["years_requested", "years_reported", "trend_km2_per_decade",
-                                 "seconds"]
+    assert list(summary)[:4] == [
+        "years_requested",
+        "years_reported",
+        "trend_km2_per_decade",
+        "seconds",
+    ]
     assert summary["years_requested"] == 41 and summary["years_reported"] == len(reported)
     assert summary["years_missing"] == [1992, 2010]
     assert sorted(summary["years_partial"]) == sorted(partial)
