@@ -1,6 +1,7 @@
 # lakeml: two commands on a fresh machine.
 #   make book   set-up + the Jupyter Book, notebooks executed on the offline sample
 #   make test   set-up + every test (unit, servers, notebooks, book build, browser)
+# `make` alone (or `make help`) lists the targets: each target's `## ` comment is its line.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,12 +10,17 @@ export LAKEML_SAMPLE_DIR ?= $(CURDIR)/_build/sample
 export LAKEML_CACHE_DIR ?= $(CURDIR)/_build/scene-cache
 PYTEST_WORKERS ?= 2
 
-.PHONY: all book test sysdeps setup sample serve validate bench bench-reliability lint clean
+.PHONY: help all book test test-fast sysdeps setup sample serve validate bench \
+	bench-reliability lint clean
 
-all: book
+help: ## list the targets (this text)
+	@echo "make TARGET, one of:"
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-zA-Z][a-zA-Z_-]*:[^#]*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+all: book ## the same as make book
 
 # System packages (PostgreSQL + PostGIS, Chromium): apt-get when root, else a message.
-sysdeps:
+sysdeps: ## PostgreSQL + PostGIS, Chromium, libpq-dev (apt-get when root, else a message)
 	@bash scripts/sysdeps.sh
 
 # The virtual environment, reinstalled only when the package list or the pins change.
@@ -24,17 +30,17 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
 	@touch $@
 
-setup: sysdeps $(STAMP)
+setup: sysdeps $(STAMP) ## system packages + the virtual environment .venv (pinned)
 
 # The offline sample (deterministic; cached in $(LAKEML_SAMPLE_DIR)).
-sample: setup
+sample: setup ## build the offline sample into $LAKEML_SAMPLE_DIR (cached)
 	$(BIN)/lakeml sample build
 
 # A local STAC API + COG server on loopback, Ctrl-C stops it.
-serve: sample
+serve: sample ## the local STAC API + COG server on loopback (Ctrl-C stops it)
 	$(BIN)/lakeml sample serve
 
-book: sample
+book: sample ## set-up + the Jupyter Book in _build/html, every notebook executed offline
 	rm -rf _build/html _build/jupyter_execute _build/.doctrees
 	$(BIN)/lakeml sample run -- $(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "book: $(CURDIR)/_build/html/index.html"
@@ -42,32 +48,41 @@ book: sample
 # lakeml's water on the five real scenes (through the local STAC API) vs USGS DSWE, WOfS,
 # MNDWI-Otsu, their consensus and the USGS qa_pixel water bit, with a sweep of the number of
 # clusters: writes _build/reports/real_scenes.json.
-validate: sample
+validate: sample ## water on the 5 real scenes vs DSWE, WOfS, MNDWI-Otsu, QA: _build/reports
 	$(BIN)/lakeml validate --sweep --out _build/reports/real_scenes.json
 
 # --dist loadfile: each test file on one worker (its module fixtures, e.g. the book build or the
 # 41-year run, are made once). Not loadgroup: with pytest 9.2 its xdist_group marks are silently
 # ignored (pytest-dev/pytest-xdist#1386) and the book was built twice.
-test: sample
-	$(BIN)/ruff check lakeml tests
+# ruff (format and lint), mypy and the wheel's py.typed are tests/test_code_health.py; the
+# doctests of lakeml/ run through --doctest-modules (pyproject.toml addopts).
+test: sample ## set-up + every test (also servers, notebooks, the book build, the browser)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=12
 
-lint: setup
+# No system packages, sample, servers, notebooks, book or browser: the markers `server` and
+# `notebook` are set by tests/conftest_server.py from the fixtures a test uses. --dist load:
+# no costly module fixtures here, and test_cluster.py alone would keep one worker busy.
+test-fast: $(STAMP) ## unit tests, doctests and code health only (no servers, notebooks, book)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist load --durations=8 \
+		-m "not server and not notebook and not slow"
+
+lint: $(STAMP) ## ruff check, ruff format --check and mypy (what make test checks)
 	$(BIN)/ruff check lakeml tests
 	$(BIN)/ruff format --check lakeml tests
+	$(BIN)/mypy --cache-dir _build/.mypy_cache-tests
 
 # Clustering benchmark: the original dask-ml recipe vs lakeml.cluster on the sample's full
 # 2017 scene (1,071,600 pixels), each run in its own process under a distributed.Client,
 # repeated; writes _build/bench/cluster.json (5-10 minutes on 2 cores: the recipe is slow).
 BENCH_REPEATS ?= 3
 BENCH_FITS ?= 20
-bench: sample
+bench: sample ## clustering benchmark, dask-ml recipe vs lakeml.cluster: _build/bench
 	$(BIN)/python benchmarks/bench_cluster.py --repeats $(BENCH_REPEATS)
 
 # 20 consecutive lakeml fits under one Client (in-process, then a 2-process LocalCluster).
-bench-reliability: sample
+bench-reliability: sample ## 20 consecutive lakeml fits under one dask Client
 	$(BIN)/python benchmarks/bench_cluster.py --reliability $(BENCH_FITS)
 	$(BIN)/python benchmarks/bench_cluster.py --reliability $(BENCH_FITS) --processes
 
-clean:
+clean: ## remove _build (sample, caches, book, reports) and .pytest_cache
 	rm -rf _build .pytest_cache

@@ -17,11 +17,11 @@ mini_catalog (session)
     A tiny independent sample (3 items, small COGs) in the same layout, written by
     ``make_mini_catalog``; used by the server's own tests of its mechanics.
 
-Example
--------
->>> def test_search(stac_url):  # doctest: +SKIP
-...     client = pystac_client.Client.open(stac_url)
-...     items = list(client.search(collections=["landsat-c2-l2"]).items())
+A test asks for the fixture it needs::
+
+    def test_search(stac_url):
+        client = pystac_client.Client.open(stac_url)
+        items = list(client.search(collections=["landsat-c2-l2"]).items())
 """
 
 from __future__ import annotations
@@ -68,9 +68,7 @@ def make_mini_catalog(root: Path) -> Path:
     Same layout as ``lakeml.sample``: ``catalog/collection.json``, ``catalog/items.ndjson`` with
     hrefs relative to ``root``, ``cogs/<item_id>/<item_id>_SR_B4.TIF`` (EPSG:32611, 30 m).
 
-    Example
-    -------
-    >>> make_mini_catalog(tmp_path)  # doctest: +SKIP
+    Used as ``make_mini_catalog(tmp_path)``.
     """
     import rasterio
     from affine import Affine
@@ -210,6 +208,38 @@ def pytest_configure(config: pytest.Config) -> None:
 
         os.environ["LAKEML_CACHE_DIR"] = tempfile.mkdtemp(prefix="lakeml-scene-cache-")
         config.stash[_OWN_CACHE] = os.environ["LAKEML_CACHE_DIR"]
+
+
+SERVER_FIXTURES = frozenset({"stac_server", "stac_url", "sample_root", "mini_catalog"})
+"""Fixtures (also when used through other fixtures) that mark a test ``server``."""
+
+SERVER_MODULE_FIXTURES = frozenset(
+    {
+        ("test_sample.py", "built"),  # sample.build()
+        ("test_pipeline.py", "change_run"),  # lakeml change --sample
+        ("test_timeseries.py", "full_run"),  # lakeml timeseries --sample
+    }
+)
+"""Test modules' own fixtures that build the sample or start the servers without the above."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark notebooks ``notebook`` and tests that need the sample or the servers ``server``.
+
+    A test is ``server`` when its fixture closure holds one of :data:`SERVER_FIXTURES` or
+    :data:`SERVER_MODULE_FIXTURES`; notebooks are both ``notebook`` and ``server`` (they read
+    the local STAC API). ``make test-fast`` deselects them: ``-m "not server and not notebook"``.
+    """
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.notebook)
+            item.add_marker(pytest.mark.server)
+            continue
+        names = set(getattr(item, "fixturenames", ()))
+        if names & SERVER_FIXTURES or any(
+            item.path.name == module and name in names for module, name in SERVER_MODULE_FIXTURES
+        ):
+            item.add_marker(pytest.mark.server)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

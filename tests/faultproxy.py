@@ -128,8 +128,10 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
             if fault is not None and fault.kind == "status":
                 self._send(fault.code, b'{"detail": "injected fault"}', "application/json")
                 return
-            if fault is not None and fault.kind == "sas" and not proxy.token_valid(
-                urlsplit(self.path).query
+            if (
+                fault is not None
+                and fault.kind == "sas"
+                and not proxy.token_valid(urlsplit(self.path).query)
             ):
                 self._send(403, AZURE_403, "application/xml")
                 return
@@ -161,7 +163,7 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                         self.connection.shutdown(2)
                     return
                 proxy.log.append((self.command, self.path, resp.status))  # before the client
-                self.send_response(resp.status)                           # can see the answer
+                self.send_response(resp.status)  # can see the answer
                 self._copy_headers(resp, len(data))
                 self.end_headers()
                 if self.command != "HEAD":
@@ -239,8 +241,15 @@ AZURE_403 = (
 )
 
 HOP = {
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-    "transfer-encoding", "upgrade", "content-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "content-encoding",
 }
 
 

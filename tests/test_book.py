@@ -5,6 +5,7 @@ loopback and no console error."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,6 +49,20 @@ def test_book_pages_exist_and_carry_no_signed_urls(built_book):
         text = (built_book / "notebooks" / f"{page}.html").read_text()
         assert "Traceback" not in text, page
         assert not SIGNED_URL.search(text), f"{page}: a signed URL in the page"
+
+
+def test_api_reference_documents_every_module_and_links_resolve(built_book):
+    """Each module of notebooks/api.md has its section; every link to the page has a target."""
+    api = (built_book / "notebooks" / "api.html").read_text()
+    page = (ROOT / "notebooks" / "api.md").read_text()
+    modules = re.findall(r"^\.\. automodule:: (\S+)", page, re.M)
+    assert modules
+    missing = [m for m in modules if f'id="module-{m}"' not in api]
+    assert not missing, f"api.html lacks the sections of {missing}"
+    ids = set(re.findall(r'id="([^"]+)"', api))
+    for html in sorted((built_book / "notebooks").glob("*.html")):
+        anchors = set(re.findall(r'href="api\.html#([^"]+)"', html.read_text()))
+        assert anchors <= ids, f"{html.name}: links to no target in api.html: {anchors - ids}"
 
 
 @pytest.fixture(scope="module")

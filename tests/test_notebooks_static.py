@@ -20,8 +20,15 @@ def toc_files() -> list[Path]:
 
 
 NOTEBOOKS = [p.with_suffix(".ipynb") for p in toc_files() if p.with_suffix(".ipynb").exists()]
-SECTIONS = ["Overview", "Prerequisites", "Time to learn", "Imports", "Summary", "What's next",
-            "Resources"]
+SECTIONS = [
+    "Overview",
+    "Prerequisites",
+    "Time to learn",
+    "Imports",
+    "Summary",
+    "What's next",
+    "Resources",
+]
 
 
 def test_every_notebook_is_in_the_toc():

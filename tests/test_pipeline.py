@@ -14,9 +14,15 @@ from lakeml import sample
 from tests.leaks import SIGNED_OR_TOKEN
 
 ORIGINAL = [
-    "--bbox", "-118.89", "38.54", "-118.57", "38.84",
-    "--before", "1988-06-01/1988-09-30",
-    "--after", "2017-06-01/2017-09-30",
+    "--bbox",
+    "-118.89",
+    "38.54",
+    "-118.57",
+    "38.84",
+    "--before",
+    "1988-06-01/1988-09-30",
+    "--after",
+    "2017-06-01/2017-09-30",
 ]
 LAKEML = [sys.executable, "-m", "lakeml.cli"]
 
@@ -36,21 +42,37 @@ def change_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess[str]
 def test_change_on_the_sample_matches_the_truth(change_run):
     out, _ = change_run
     summary = json.loads((out / "summary.json").read_text())
-    assert list(summary) == [
-        "before", "after", "lost_km2", "gained_km2", "change_km2", "seconds"
-    ]
-    for key, expected_id in (("before", "LT05_L2SP_042033_19880702_02_T1"),
-                             ("after", "LC08_L2SP_042033_20170718_02_T1")):
+    assert list(summary) == ["before", "after", "lost_km2", "gained_km2", "change_km2", "seconds"]
+    for key, expected_id in (
+        ("before", "LT05_L2SP_042033_19880702_02_T1"),
+        ("after", "LC08_L2SP_042033_20170718_02_T1"),
+    ):
         s = summary[key]
         assert list(s) == [
-            "item_id", "platform", "datetime", "n_clusters", "water_found", "water_km2",
-            "water_iou_vs_dswe", "water_iou_vs_wofs", "water_iou_vs_mndwi", "water_iou_vs_qa",
-            "water_iou_vs_consensus", "truth_water_km2", "water_iou_vs_truth",
+            "item_id",
+            "platform",
+            "datetime",
+            "n_clusters",
+            "water_found",
+            "water_km2",
+            "water_iou_vs_dswe",
+            "water_iou_vs_wofs",
+            "water_iou_vs_mndwi",
+            "water_iou_vs_qa",
+            "water_iou_vs_consensus",
+            "truth_water_km2",
+            "water_iou_vs_truth",
         ]
-        assert s["item_id"] == expected_id == sample.EXPECTED_CLEAREST[
-            ({"before": "landsat-5", "after": "landsat-8"}[key],
-             {"before": "1988-06-01/1988-09-30", "after": "2017-06-01/2017-09-30"}[key])
-        ]
+        assert (
+            s["item_id"]
+            == expected_id
+            == sample.EXPECTED_CLEAREST[
+                (
+                    {"before": "landsat-5", "after": "landsat-8"}[key],
+                    {"before": "1988-06-01/1988-09-30", "after": "2017-06-01/2017-09-30"}[key],
+                )
+            ]
+        )
         assert s["water_iou_vs_truth"] >= 0.98
         assert abs(s["water_km2"] / s["truth_water_km2"] - 1) <= 0.01
         assert s["water_found"] == 1

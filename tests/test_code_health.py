@@ -1,0 +1,111 @@
+"""Code health, as tests so that ``make test`` (and so ``.ci/run``) reports each one.
+
+- ``ruff format --check`` and ``ruff check`` on lakeml/ and tests/ (rules in
+  pyproject.toml: docstrings in the numpy convention, except in tests and benchmarks);
+- mypy on the lakeml package (``[tool.mypy]`` in pyproject.toml);
+- the built wheel ships ``lakeml/py.typed`` (PEP 561), so users' type checkers read lakeml's
+  hints;
+- the book's API reference (``notebooks/api.md``) documents every lakeml module.
+
+The doctests (every Examples section in lakeml/) run through ``--doctest-modules`` in
+``addopts``, not here.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+MAX_REPORT = 12_000  # characters of a tool's output in a failure message
+RUFF_PATHS = ("lakeml", "tests")
+MYPY_CACHE = "_build/.mypy_cache-tests"  # also make lint's
+
+
+def run(tool: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run one of the virtual environment's tools in the repository root."""
+    return subprocess.run(
+        [str(BIN / tool), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def check(proc: subprocess.CompletedProcess[str]) -> None:
+    """Fail with the command and its output (the end of it when long) unless it exited 0."""
+    if proc.returncode != 0:
+        out = (proc.stdout + proc.stderr).strip()
+        if len(out) > MAX_REPORT:
+            out = "...\n" + out[-MAX_REPORT:]
+        pytest.fail(f"{' '.join(proc.args)} exited {proc.returncode}:\n{out}", pytrace=False)
+
+
+def test_ruff_format():
+    check(run("ruff", "format", "--check", "--output-format", "concise", *RUFF_PATHS))
+
+
+def test_ruff_check():
+    check(run("ruff", "check", "--output-format", "concise", *RUFF_PATHS))
+
+
+@pytest.mark.slow  # a cold mypy cache (a fresh clone) takes ~60 s: make test and make lint run it
+def test_mypy():
+    # packages and options: [tool.mypy] in pyproject.toml. A cache of its own: a mypy run with
+    # other options (one file, --follow-imports=silent...) would invalidate a shared one, and
+    # a cold run takes a minute instead of seconds.
+    check(run("mypy", "--cache-dir", MYPY_CACHE))
+
+
+def test_wheel_ships_py_typed(tmp_path):
+    # a copy of what the wheel is built from: pip would write build/ and *.egg-info into ROOT
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    shutil.copytree(
+        ROOT / "lakeml", src / "lakeml", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+         "-q", "-w", str(tmp_path / "dist"), str(src)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    check(proc)
+    (wheel,) = (tmp_path / "dist").glob("lakeml-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "lakeml/py.typed" in names, sorted(names)
+    assert "lakeml/cli.py" in names
+
+
+API_PAGE = ROOT / "notebooks" / "api.md"
+NOT_API = {"lakeml.sphinxext"}  # the book's own Sphinx extension
+
+
+def lakeml_modules() -> list[str]:
+    """Every public module of the lakeml package, e.g. ``lakeml.load``, ``lakeml.sample.grid``."""
+    names = []
+    for path in sorted((ROOT / "lakeml").rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if len(parts) > 1 and not any(p.startswith("_") for p in parts):
+            names.append(".".join(parts))
+    return [n for n in names if n not in NOT_API]
+
+
+def test_api_page_lists_every_module():
+    text = API_PAGE.read_text()
+    documented = set(re.findall(r"^\.\. automodule:: (\S+)", text, re.M))
+    table = set(re.findall(r"^   (lakeml\.\w+)$", text, re.M))  # the autosummary at the top
+    modules = lakeml_modules()
+    missing = [m for m in modules if m not in documented]
+    assert not missing, f"{API_PAGE.name}: add a section with '.. automodule:: NAME' for {missing}"
+    top = [m for m in modules if m.count(".") == 1 and m not in table]
+    assert not top, f"{API_PAGE.name}: add {top} to the autosummary table at the top"
+    gone = sorted(documented - set(modules))
+    assert not gone, f"{API_PAGE.name} documents modules that do not exist: {gone}"
