@@ -195,6 +195,22 @@ def _print_traceback(err: BaseException) -> None:
     print(redact("".join(traceback.format_exception(err))), file=sys.stderr, end="")
 
 
+def _bbox_option(p: argparse.ArgumentParser) -> None:
+    """``--bbox W S E N``, as ``change`` and ``timeseries`` take it."""
+    p.add_argument("--bbox", nargs=4, type=float, required=True, metavar=("W", "S", "E", "N"))
+
+
+def _clusters_option(p: argparse.ArgumentParser) -> None:
+    """``--clusters K``, as ``change`` and ``timeseries`` take it."""
+    p.add_argument(
+        "--clusters",
+        type=int,
+        default=START_CLUSTERS,
+        metavar="K",
+        help=f"starting clusters (default {START_CLUSTERS}; mixed ones are split)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``lakeml`` command.
 
@@ -227,19 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_sample)
 
     p = sub.add_parser("change", help="water change between two dates")
-    p.add_argument("--bbox", nargs=4, type=float, required=True, metavar=("W", "S", "E", "N"))
+    _bbox_option(p)
     p.add_argument("--before", required=True, metavar="START/END")
     p.add_argument("--after", required=True, metavar="START/END")
     p.add_argument("--platform-before", default="landsat-5")
     p.add_argument("--platform-after", default="landsat-8")
     p.add_argument("--max-cloud", type=float, default=1.0, metavar="PCT")
-    p.add_argument(
-        "--clusters",
-        type=int,
-        default=START_CLUSTERS,
-        metavar="K",
-        help=f"starting clusters (default {START_CLUSTERS}; mixed ones are split)",
-    )
+    _clusters_option(p)
     p.add_argument(
         "--lake-point",
         nargs=2,
@@ -257,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_change)
 
     p = sub.add_parser("timeseries", help="lake area per year, one clear summer scene a year")
-    p.add_argument("--bbox", nargs=4, type=float, required=True, metavar=("W", "S", "E", "N"))
+    _bbox_option(p)
     p.add_argument("--years", required=True, metavar="START-END", help="e.g. 1984-2024")
     p.add_argument(
         "--months",
@@ -279,13 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="M",
         help="pixel size in metres (default 30, Landsat's own)",
     )
-    p.add_argument(
-        "--clusters",
-        type=int,
-        default=START_CLUSTERS,
-        metavar="K",
-        help=f"starting clusters (default {START_CLUSTERS}; mixed ones are split)",
-    )
+    _clusters_option(p)
     p.add_argument(
         "--min-observed",
         type=float,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from lakeml.checks import BadInput
+from lakeml.checks import check_choice
 
 _BANDS = ("coastal", "blue", "green", "red", "nir08", "swir16", "swir22")
 _SCALE, _OFFSET = 2.75e-05, -0.2
@@ -257,8 +257,7 @@ def asset_definitions(platform: str) -> dict[str, dict[str, Any]]:
     ...
     lakeml.checks.BadInput: unknown platform 'landsat-4': choose from landsat-5, landsat-7, ...
     """
-    if platform not in _MISSIONS:
-        raise BadInput(f"unknown platform {platform!r}: choose from {', '.join(_MISSIONS)}")
+    check_choice(platform, _MISSIONS, "platform")
     m = _MISSIONS[platform]
     oli = m["eo_prefix"] == "OLI"
     assets: dict[str, dict[str, Any]] = {}
