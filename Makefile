@@ -9,8 +9,10 @@ STAMP  := $(VENV)/.lakeml-installed
 export LAKEML_SAMPLE_DIR ?= $(CURDIR)/_build/sample
 export LAKEML_CACHE_DIR ?= $(CURDIR)/_build/scene-cache
 PYTEST_WORKERS ?= 2
+# make test's pytest options (make test-latest runs the same)
+PYTEST_ALL = -n $(PYTEST_WORKERS) --dist loadfile --durations=12
 
-.PHONY: help all book test test-fast sysdeps setup sample serve validate bench \
+.PHONY: help all book test test-fast test-latest sysdeps setup sample serve validate bench \
 	bench-reliability lint clean
 
 help: ## list the targets (this text)
@@ -57,7 +59,31 @@ validate: sample ## water on the 5 real scenes vs DSWE, WOfS, MNDWI-Otsu, QA: _b
 # ruff (format and lint), mypy and the wheel's py.typed are tests/test_code_health.py; the
 # doctests of lakeml/ run through --doctest-modules (pyproject.toml addopts).
 test: sample ## set-up + every test (also servers, notebooks, the book build, the browser)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=12
+	$(BIN)/pytest $(PYTEST_ALL)
+
+# The same tests (and so the book) on the NEWEST release of every dependency: a virtual
+# environment of its own, .venv-latest, installed without constraints.txt (the nightly CI job).
+# Its sample and scene cache are its own too, built by its own packages. On a failure it lists
+# the packages whose versions differ from the pins (scripts/pins_diff.py). The environment is
+# made once (its stamp): rm -rf .venv-latest to get the newest releases again.
+LATEST     := .venv-latest
+LATEST_BIN := $(LATEST)/bin
+LATEST_STAMP := $(LATEST)/.lakeml-installed
+test-latest: export LAKEML_SAMPLE_DIR = $(CURDIR)/_build/sample-latest
+test-latest: export LAKEML_CACHE_DIR = $(CURDIR)/_build/scene-cache-latest
+
+$(LATEST_STAMP): pyproject.toml
+	@test -x $(LATEST_BIN)/python || $(PYTHON) -m venv $(LATEST)
+	$(LATEST_BIN)/python -m pip install -q --upgrade pip
+	$(LATEST_BIN)/python -m pip install -q --upgrade --upgrade-strategy eager -e ".[dev]"
+	@touch $@
+
+test-latest: sysdeps $(LATEST_STAMP) ## every test on the newest release of every dependency (.venv-latest)
+	$(LATEST_BIN)/lakeml sample build
+	@$(LATEST_BIN)/pytest $(PYTEST_ALL) || { status=$$?; \
+		echo "test-latest: failed; packages that differ from constraints.txt:"; \
+		$(LATEST_BIN)/python scripts/pins_diff.py --python $(LATEST_BIN)/python; \
+		exit $$status; }
 
 # No system packages, sample, servers, notebooks, book or browser: the markers `server` and
 # `notebook` are set by tests/conftest_server.py from the fixtures a test uses. --dist load:
@@ -73,7 +99,8 @@ lint: $(STAMP) ## ruff check, ruff format --check and mypy (what make test check
 
 # Clustering benchmark: the original dask-ml recipe vs lakeml.cluster on the sample's full
 # 2017 scene (1,071,600 pixels), each run in its own process under a distributed.Client,
-# repeated; writes _build/bench/cluster.json (5-10 minutes on 2 cores: the recipe is slow).
+# repeated, and the floor: the same maths in plain in-memory numpy (floor_s, lakeml_s / floor_s);
+# writes _build/bench/cluster.json (5-10 minutes on 2 cores: the recipe is slow).
 BENCH_REPEATS ?= 3
 BENCH_FITS ?= 20
 bench: sample ## clustering benchmark, dask-ml recipe vs lakeml.cluster: _build/bench

@@ -10,10 +10,18 @@ rows are dropped for dask-ml, which cannot take NaN, and kept for lakeml, which 
   chunks={})`` + ``stack`` gives, then ``clf.assign_labels_.labels_.compute()``.
 - lakeml: ``lakeml.cluster.spectral_clustering(samples, n_clusters=4, random_state=0)`` on a
   DataArray chunked like ``lakeml.reshape.to_samples`` makes it (one chunk per band).
+- floor: the same maths as lakeml, in plain in-memory numpy float32, no dask
+  (:func:`nystrom_floor`): the same landmarks, rbf kernel and gamma, the SVD of the landmarks'
+  kernel, the embedding of every row (the ``n x 100`` kernel held in memory once, not
+  streamed twice), row-normalised, scikit-learn k-means on the same subsample, every row
+  assigned to its nearest centre. numpy's BLAS uses its own threads. What the maths costs
+  without a scheduler: ``lakeml_s / floor_s`` is lakeml's overhead over it (or its gain from
+  dask's parallel blocks).
 
 Each timed run (fit + labels, wall clock, input already in memory, after a small untimed
-warm-up fit) happens in its own subprocess under a ``distributed.Client(processes=False)``, so
-all the work is in that process and its peak RSS (``ru_maxrss``) is the run's peak memory. The
+warm-up fit) happens in its own subprocess under a ``distributed.Client(processes=False)`` (the
+floor: no Client), so all the work is in that process and its peak RSS (``ru_maxrss``) is the
+run's peak memory. The
 recipe fails often under a Client (``lost dependencies``): it is retried up to
 ``--seed-attempts`` times for ``--repeats`` successes; failures are counted. Water: the cluster
 with the lowest mean nir08 + swir16 reflectance; IoU with the truth over the labelled pixels.
@@ -33,6 +41,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -227,6 +236,86 @@ def _fit_lakeml(Z: np.ndarray) -> tuple[np.ndarray, float]:
     return labels.values, elapsed
 
 
+def nystrom_floor(
+    Z: np.ndarray,
+    n_clusters: int = 4,
+    n_components: int = 100,
+    gamma: float | None = None,
+    random_state: int = 0,
+    *,
+    n_init: int = 10,
+    kmeans_samples: int = 50_000,
+) -> np.ndarray:
+    """``lakeml.cluster.spectral_clustering``'s maths in plain in-memory numpy: the floor.
+
+    Step by step as ``lakeml.cluster`` (its module docstring): the same draws from
+    ``random_state`` (the k-means seed, then the landmarks among the valid rows, then the
+    k-means subsample), the rbf kernel ``exp(-gamma * |x - l|^2)`` in float32 with gamma
+    ``1 / p`` by default, the degrees summed in float64, ``A2 = d1 A d1`` and its SVD in
+    float64, ``W = d1 U[:, :k] / sqrt(S[:k])``, the embedding ``K(x, L) @ W`` row-normalised
+    (rows whose kernel underflows recomputed with it rescaled), k-means (scikit-learn,
+    ``n_init`` restarts, the same seed) on the subsample and every row assigned to its nearest
+    centre. The difference: the ``n x n_components`` float32 kernel is computed once and held
+    in memory (``n x 400`` bytes for 100 landmarks), with numpy's threads and no dask.
+
+    Returns int32 labels, -1 on rows with a non-finite value.
+    """
+    from scipy.linalg import svd
+    from sklearn.cluster import KMeans
+    from sklearn.utils import check_random_state
+
+    X = np.asarray(Z, dtype=np.float32)
+    valid = np.isfinite(X).all(axis=1)
+    valid_index = np.flatnonzero(valid)
+    n_valid = len(valid_index)
+    rng = check_random_state(random_state)
+    seed = int(rng.randint(np.iinfo("i4").max))  # dask-ml's order: the k-means seed first
+    keep = np.sort(rng.choice(np.arange(n_valid), n_components, replace=False))
+    if kmeans_samples >= n_valid:
+        sub = np.arange(n_valid)
+    else:
+        sub = np.sort(np.random.default_rng(seed).choice(n_valid, kmeans_samples, replace=False))
+    Xv = X if n_valid == len(X) else X[valid_index]
+    L = Xv[keep]
+    g = float(1.0 / X.shape[1] if gamma is None else gamma)
+
+    # the kernel, n_valid x m float32: -g |x - l|^2 = 2g x.l - g |x|^2 - g |l|^2, exp in place
+    K = Xv @ (2 * g * L.astype(np.float64).T).astype(np.float32)
+    K -= (g * np.einsum("ij,ij->i", Xv, Xv))[:, None]
+    K -= (g * (L.astype(np.float64) ** 2).sum(axis=1)).astype(np.float32)[None, :]
+    np.exp(K, out=K)
+    degree = K.sum(axis=0, dtype=np.float64)
+
+    l64 = L.astype(np.float64)
+    A = np.exp(-g * ((l64[:, None, :] - l64[None, :, :]) ** 2).sum(-1))
+    d1 = 1.0 / np.sqrt(degree)
+    U, S, _ = svd(d1[:, None] * A * d1[None, :])
+    W = (d1[:, None] * U[:, :n_clusters] / np.sqrt(S[:n_clusters])[None, :]).astype(np.float32)
+
+    V = K @ W
+    del K
+    norm2 = (V * V).sum(axis=1)
+    far = ~(norm2 > 1e-30)  # the kernel ~0 to every landmark: rescale it per row
+    if far.any():
+        kf = -g * ((Xv[far][:, None, :] - L[None, :, :]) ** 2).sum(-1)
+        kf = np.exp(kf - kf.max(axis=1, keepdims=True)).astype(np.float32)
+        V[far] = kf @ W
+        norm2[far] = (V[far] * V[far]).sum(axis=1)
+    V /= np.sqrt(norm2)[:, None]
+
+    km = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=seed).fit(V[sub])
+    labels = np.full(len(X), -1, dtype=np.int32)
+    labels[valid_index] = km.predict(V)
+    return labels
+
+
+def _fit_floor(Z: np.ndarray) -> tuple[np.ndarray, float]:
+    """The floor: :func:`nystrom_floor` on the in-memory samples, labels of every row."""
+    t0 = time.perf_counter()
+    labels = nystrom_floor(Z, n_clusters=4, random_state=0)
+    return labels, time.perf_counter() - t0
+
+
 def _peak_mb(processes: bool = False) -> float:
     """Peak RSS (MB) of this process; with worker processes, plus the largest child's peak.
 
@@ -261,9 +350,10 @@ def worker(kind: str, inp: Path, runs: int, processes: bool = False) -> dict[str
     logging.getLogger("distributed").setLevel(logging.ERROR)
     data = np.load(inp)
     Z, nir_swir, truth = data["Z"], data["nir_swir"], data["truth"]
-    fit = _fit_seed if kind == "seed" else _fit_lakeml
+    fit = {"seed": _fit_seed, "lakeml": _fit_lakeml, "floor": _fit_floor}[kind]
     times, ious, errors, failed_after = [], [], [], []
-    with _client(processes):
+    # the floor is plain numpy: no Client
+    with _client(processes) if kind != "floor" else contextlib.nullcontext():
         try:
             fit(Z[: max(len(Z) // 50, 1000)])
         except Exception:
@@ -324,20 +414,21 @@ def _median(xs: list[float], digits: int = 3) -> float | None:
 
 
 def bench(repeats: int, inp: Path, seed_attempts: int) -> tuple[dict[str, Any], str]:
-    """Interleaved runs, one subprocess each: ``repeats`` lakeml runs; seed runs until
+    """Interleaved runs, one subprocess each: ``repeats`` lakeml and floor runs; seed runs until
     ``repeats`` succeed or ``seed_attempts`` were made (the recipe fails often under a Client).
 
     Times are medians over successful runs. When no seed run succeeds, ``seed_s`` is the
     median wall time until the recipe raised (after its whole fit, at ``labels_.compute()``):
     a lower bound of what a successful run would take. Peaks are medians over all runs.
+    ``lakeml_over_floor`` is ``lakeml_s / floor_s``.
     """
-    res: dict[str, list[dict[str, Any]]] = {"seed": [], "lakeml": []}
+    res: dict[str, list[dict[str, Any]]] = {"seed": [], "lakeml": [], "floor": []}
     for i in range(max(repeats, seed_attempts)):
         todo = []
         if sum(len(r["times"]) for r in res["seed"]) < repeats and i < seed_attempts:
             todo.append("seed")
         if i < repeats:
-            todo.append("lakeml")
+            todo += ["lakeml", "floor"]
         for kind in todo:
             r = _run_worker(kind, inp)
             res[kind].append(r)
@@ -353,6 +444,7 @@ def bench(repeats: int, inp: Path, seed_attempts: int) -> tuple[dict[str, Any], 
 
     note = ""
     seed_s, lakeml_s = _median(agg("seed", "times")), _median(agg("lakeml", "times"))
+    floor_s = _median(agg("floor", "times"))
     if seed_s is None and agg("seed", "failed_after_s"):
         seed_s = _median(agg("seed", "failed_after_s"))
         note = " (seed_s: no seed run succeeded; time until it raised, a lower bound)"
@@ -361,14 +453,19 @@ def bench(repeats: int, inp: Path, seed_attempts: int) -> tuple[dict[str, Any], 
         "seed_s": seed_s,
         "lakeml_s": lakeml_s,
         "speedup": round(seed_s / lakeml_s, 1) if seed_s and lakeml_s else None,
+        "floor_s": floor_s,
+        "lakeml_over_floor": round(lakeml_s / floor_s, 2) if lakeml_s and floor_s else None,
         "seed_peak_mb": round(statistics.median(peaks["seed"]), 1) if peaks["seed"] else None,
         "lakeml_peak_mb": (
             round(statistics.median(peaks["lakeml"]), 1) if peaks["lakeml"] else None
         ),
+        "floor_peak_mb": round(statistics.median(peaks["floor"]), 1) if peaks["floor"] else None,
         "seed_water_iou": _median(agg("seed", "ious"), 4),
         "lakeml_water_iou": _median(agg("lakeml", "ious"), 4),
+        "floor_water_iou": _median(agg("floor", "ious"), 4),
         "seed_failures": len(agg("seed", "errors")),
         "lakeml_failures": len(agg("lakeml", "errors")),
+        "floor_failures": len(agg("floor", "errors")),
     }
     return summary, note
 
@@ -411,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
         help="reliability under LocalCluster(processes=True, n_workers=2) instead",
     )
     ap.add_argument("--out", type=Path, default=OUT_DIR / "cluster.json")
-    ap.add_argument("--worker", choices=("seed", "lakeml"), help=argparse.SUPPRESS)
+    ap.add_argument("--worker", choices=("seed", "lakeml", "floor"), help=argparse.SUPPRESS)
     ap.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--runs", type=int, default=1, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -435,9 +532,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"cluster bench ({info['source']}, {info['n_pixels']} px x {info['n_bands']} bands): "
         f"seed {summary['seed_s']} s / {summary['seed_peak_mb']} MB, lakeml {summary['lakeml_s']} s"
-        f" / {summary['lakeml_peak_mb']} MB, speedup {summary['speedup']}x, water IoU seed "
-        f"{summary['seed_water_iou']} lakeml {summary['lakeml_water_iou']}, failures seed "
-        f"{summary['seed_failures']} lakeml {summary['lakeml_failures']}{note}"
+        f" / {summary['lakeml_peak_mb']} MB, speedup {summary['speedup']}x; numpy floor "
+        f"{summary['floor_s']} s / {summary['floor_peak_mb']} MB, lakeml_s / floor_s "
+        f"{summary['lakeml_over_floor']}; water IoU seed {summary['seed_water_iou']} lakeml "
+        f"{summary['lakeml_water_iou']} floor {summary['floor_water_iou']}; failures seed "
+        f"{summary['seed_failures']} lakeml {summary['lakeml_failures']} floor "
+        f"{summary['floor_failures']}{note}"
     )
     return 0
 
