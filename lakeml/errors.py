@@ -132,7 +132,8 @@ def install_log_filter() -> None:
     """Put :func:`redact_record` on every rasterio and odc-loader logger; idempotent.
 
     A logger's filters do not see its children's records, so each logger gets it. lakeml calls
-    this before each read (:func:`lakeml.load.configure_gdal`): nothing is installed at import.
+    this in each block read (:func:`lakeml.signing.read_signed`), in whichever process reads (a
+    dask worker process included): nothing is installed at import.
 
     Examples
     --------

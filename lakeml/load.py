@@ -20,7 +20,6 @@ import xarray as xr
 
 from lakeml.cache import cache_dir, read_cached, scene_key, write_cached
 from lakeml.checks import BadInput, check_choice, check_resolution, validate_bbox
-from lakeml.errors import install_log_filter
 from lakeml.signing import SigningDriver, sign
 
 REFLECTANCE_BANDS = ("coastal", "blue", "green", "red", "nir08", "swir16", "swir22")
@@ -83,8 +82,7 @@ def configure_gdal() -> None:
 
     odc-stac captures these settings when a load is planned and ships them with the read tasks,
     so dask workers (a ``distributed.Client`` included) read with the same settings: nothing
-    needs registering on a cluster. Signed URLs are kept out of rasterio's and odc-loader's log
-    lines (:func:`lakeml.errors.install_log_filter`).
+    needs registering on a cluster.
 
     Examples
     --------
@@ -96,7 +94,6 @@ def configure_gdal() -> None:
     >>> settings["GDAL_HTTP_MAX_RETRY"], settings["GDAL_DISABLE_READDIR_ON_OPEN"]
     ('5', 'EMPTY_DIR')
     """
-    install_log_filter()
     options: dict[str, Any] = gdal_options()  # GDAL settings, as configure_rio's **params
     odc.stac.configure_rio(cloud_defaults=True, **options)
 

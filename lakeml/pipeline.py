@@ -19,7 +19,6 @@ import xarray as xr
 
 from lakeml.checks import (
     BadInput,
-    BBox,
     bbox_contains,
     check_n_clusters,
     check_resolution,
@@ -160,40 +159,13 @@ def classify_scene(
     >>> round(scene.attrs["water_iou_vs_consensus"], 3)  # doctest: +SKIP
     0.997
     """
+    from lakeml.cluster import spectral_clustering
+
     bbox = validate_bbox(bbox)
     n_clusters = check_n_clusters(n_clusters)
     check_resolution(resolution)
     if lake_point is not None:
         lake_point = validate_point(lake_point, bbox)
-    return _classify(
-        item,
-        bbox,
-        bands,
-        n_clusters,
-        lake_point,
-        geobox,
-        random_state,
-        resolution,
-        cache,
-        tolerance,
-    )
-
-
-def _classify(
-    item: pystac.Item,
-    bbox: BBox,
-    bands: Sequence[str],
-    n_clusters: int,
-    lake_point: tuple[float, float] | None,
-    geobox: Any,
-    random_state: int,
-    resolution: float,
-    cache: bool | str | os.PathLike[str],
-    tolerance: float | None,
-) -> xr.Dataset:
-    """:func:`classify_scene` on checked input (:func:`change` checks it once for both dates)."""
-    from lakeml.cluster import spectral_clustering
-
     # the references (DSWE, WOfS) read six bands whatever is clustered
     load_bands = [*bands, *(b for b in DSWE_BANDS if b not in bands)]
     ds = load_scene(
@@ -434,17 +406,10 @@ def change(
         found_b = search(bbox, before, platform_before, max_cloud, catalog=catalog)
         found_a = search(bbox, after, platform_after, max_cloud, catalog=catalog)
         item_b, item_a = pick_clearest(found_b, bbox), pick_clearest(found_a, bbox)
-        options: dict[str, Any] = {
-            "bands": SHARED_BANDS,
-            "n_clusters": clusters,
-            "lake_point": lake_point,
-            "random_state": 0,
-            "resolution": 30,
-            "cache": True,
-            "tolerance": TOLERANCE,
-        }
-        scene_b = _classify(item_b, bbox, geobox=None, **options)
-        scene_a = _classify(item_a, bbox, geobox=scene_b.odc.geobox, **options)
+        scene_b = classify_scene(item_b, bbox, n_clusters=clusters, lake_point=lake_point)
+        scene_a = classify_scene(
+            item_a, bbox, n_clusters=clusters, lake_point=lake_point, geobox=scene_b.odc.geobox
+        )
     codes = change_map(scene_b.water, scene_a.water)
     areas = change_areas(codes)
     summary: dict[str, Any] = {"before": _scene_summary(scene_b), "after": _scene_summary(scene_a)}

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from odc.loader import RioDriver, RioReader
 from odc.loader.types import RasterSource
 
-from lakeml.errors import FORBIDDEN, RETRYING_403, describe_error, redact
+from lakeml.errors import FORBIDDEN, RETRYING_403, describe_error, install_log_filter, redact
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,9 @@ def read_signed(
     computing it (Planetary Computer's last about 45 minutes). The storage then answers 403:
     if the link was signed, it is signed again (a new token, fetched once for all the blocks
     that failed together) and the read retried once. Any read error is raised as a
-    ``RasterioIOError`` that names the file and the cause, never the signature.
+    ``RasterioIOError`` that names the file and the cause, never the signature, and rasterio's
+    and odc-loader's log lines in the process that reads are redacted
+    (:func:`lakeml.errors.install_log_filter`).
 
     Parameters
     ----------
@@ -241,6 +243,8 @@ def read_signed(
     """
     from rasterio.errors import RasterioError, RasterioIOError, WindowEvaluationError
 
+    # here, where the read runs: on a dask worker process too, not only where the load was planned
+    install_log_filter()
     uri = signer(src.uri, False)
     signed = uri != src.uri
     for retry in (False, True):
