@@ -19,13 +19,21 @@ When a ``lakeml...`` reference target is not documented, :func:`documented_name`
 and resolves it to the one documented name of the same object (``lakeml.sample.build`` ->
 ``lakeml.sample.disk.build``). Targets that do not import (typos) are left alone, so the
 nitpicky build still fails on them.
+
+Launch buttons, only when the book knows its repository: :func:`launch_options` turns
+``LAKEML_REPOSITORY_URL`` (set by the publish workflow from the GitHub context) into the theme's
+repository link and its Binder and JupyterHub buttons, which open JupyterLab. Built without it
+(locally), the book has neither, instead of links to a repository that is not its own.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
 import re
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +48,11 @@ COPIED = ("css", "bundled/theme", "assets")
 
 
 def _panel_dist() -> Path:
-    import panel
-
-    return Path(panel.__file__).parent / "dist"
+    # found, not imported: importing Panel (and Bokeh) takes seconds, and no page needs it
+    spec = importlib.util.find_spec("panel")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("lakeml.sphinxext copies Panel's stylesheets: install panel")
+    return Path(spec.origin).parent / "dist"
 
 
 def _rewrite(app: Any, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
@@ -160,6 +170,66 @@ def _missing_reference(app: Any, env: Any, node: Any, contnode: Any) -> Any:
     return None
 
 
+def launch_options(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Sphinx-book-theme options for the repository link and the launch buttons.
+
+    Parameters
+    ----------
+    environ : mapping of str to str
+        The environment: ``LAKEML_REPOSITORY_URL`` (e.g. ``https://github.com/OWNER/lakeml``),
+        and optionally ``LAKEML_REPOSITORY_BRANCH`` (default ``main``), ``LAKEML_BINDERHUB_URL``
+        (default ``https://mybinder.org``) and ``LAKEML_JUPYTERHUB_URL`` (no default: a
+        JupyterHub button needs a hub, and nbgitpuller on it). An empty value is an unset one.
+
+    Returns
+    -------
+    dict
+        ``repository_url``, ``repository_branch``, ``path_to_docs``, ``launch_buttons`` and
+        ``use_repository_button``, as Jupyter Book 1 sets them from ``_config.yml``'s
+        ``repository:``, ``launch_buttons:`` and ``html:`` (whose defaults point at Jupyter
+        Book's own repository): a repository button, and Binder (and JupyterHub) buttons that
+        open JupyterLab; without a repository URL, no repository and no buttons.
+
+    Examples
+    --------
+    >>> options = launch_options({"LAKEML_REPOSITORY_URL": "https://github.com/OWNER/lakeml/"})
+    >>> options["repository_url"], options["repository_branch"]
+    ('https://github.com/OWNER/lakeml', 'main')
+    >>> options["launch_buttons"]
+    {'notebook_interface': 'jupyterlab', 'binderhub_url': 'https://mybinder.org'}
+    >>> hub = {"LAKEML_REPOSITORY_URL": "https://github.com/OWNER/lakeml",
+    ...        "LAKEML_JUPYTERHUB_URL": "https://hub.example.org/"}
+    >>> launch_options(hub)["launch_buttons"]["jupyterhub_url"]
+    'https://hub.example.org'
+
+    Unset or empty, there is no repository and no button, even with a hub:
+
+    >>> local = launch_options({"LAKEML_REPOSITORY_URL": "", "LAKEML_JUPYTERHUB_URL": "https://h"})
+    >>> local["repository_url"], local["launch_buttons"], local["use_repository_button"]
+    ('', {}, False)
+    """
+
+    def get(name: str, default: str = "") -> str:
+        return (environ.get(name) or "").strip().rstrip("/") or default
+
+    url = get("LAKEML_REPOSITORY_URL").removesuffix(".git")
+    buttons = {"notebook_interface": "jupyterlab"}
+    buttons["binderhub_url"] = get("LAKEML_BINDERHUB_URL", "https://mybinder.org")
+    if hub := get("LAKEML_JUPYTERHUB_URL"):
+        buttons["jupyterhub_url"] = hub
+    return {
+        "repository_url": url,
+        "repository_branch": get("LAKEML_REPOSITORY_BRANCH", "main") if url else "",
+        "path_to_docs": "",  # the book's _config.yml is at the repository's root
+        "launch_buttons": buttons if url else {},
+        "use_repository_button": bool(url),
+    }
+
+
+def _launch_buttons(app: Any, config: Any) -> None:
+    config.html_theme_options = {**config.html_theme_options, **launch_options(os.environ)}
+
+
 def setup(app: Any) -> dict[str, Any]:
     """Register the extension with Sphinx.
 
@@ -178,7 +248,7 @@ def setup(app: Any) -> dict[str, Any]:
 
     Examples
     --------
-    A stand-in for Sphinx's application shows the two events the extension hooks into:
+    A stand-in for Sphinx's application shows the events the extension hooks into:
 
     >>> class App:
     ...     events = []
@@ -188,10 +258,11 @@ def setup(app: Any) -> dict[str, Any]:
     >>> setup(app)
     {'parallel_read_safe': True, 'parallel_write_safe': True}
     >>> app.events
-    ['html-page-context', 'build-finished', 'missing-reference']
+    ['config-inited', 'html-page-context', 'build-finished', 'missing-reference']
     >>> CDN.sub(STATIC, "https://cdn.holoviz.org/panel/1.5.4/dist/css/loading.css")
     '_static/panel-dist/css/loading.css'
     """
+    app.connect("config-inited", _launch_buttons)
     app.connect("html-page-context", _rewrite)
     app.connect("build-finished", _copy)
     app.connect("missing-reference", _missing_reference)

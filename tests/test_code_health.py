@@ -4,7 +4,7 @@
   pyproject.toml: docstrings in the numpy convention, except in tests and benchmarks);
 - mypy on the lakeml package (``[tool.mypy]`` in pyproject.toml);
 - the built wheel ships ``lakeml/py.typed`` (PEP 561), so users' type checkers read lakeml's
-  hints;
+  hints, and the code's licence (``LICENSE``, PEP 639);
 - the book's API reference (``notebooks/api.md``) documents every lakeml module.
 
 The doctests (every Examples section in lakeml/) run through ``--doctest-modules`` in
@@ -65,7 +65,7 @@ def test_wheel_ships_py_typed(tmp_path):
     # a copy of what the wheel is built from: pip would write build/ and *.egg-info into ROOT
     src = tmp_path / "src"
     src.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, src / name)
     shutil.copytree(
         ROOT / "lakeml", src / "lakeml", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
@@ -80,6 +80,9 @@ def test_wheel_ships_py_typed(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "lakeml/py.typed" in names, sorted(names)
     assert "lakeml/cli.py" in names
+    # PEP 639: the code's licence (pyproject's license-files), not the text's
+    licenses = [n.split("/licenses/")[1] for n in names if "/licenses/" in n]
+    assert licenses == ["LICENSE"], sorted(names)
 
 
 API_PAGE = ROOT / "notebooks" / "api.md"
