@@ -43,7 +43,10 @@ MAP_OPTS = {
 def offline() -> None:
     """Embed BokehJS and Panel's JS/CSS in notebook outputs instead of loading them from a CDN.
 
-    Sets HoloViews' and Panel's ``inline`` options for the rest of the session.
+    Sets HoloViews' and Panel's ``inline`` options for the rest of the session. In IPython it
+    also displays HoloViews objects (hvplot's plots) through Panel, which inlines its layouts'
+    stylesheets when ``inline`` is on: HoloViews' own notebook output links four of them on
+    ``cdn.holoviz.org``, which JupyterLab then fetches (and, offline, fails to).
 
     Examples
     --------
@@ -57,6 +60,22 @@ def offline() -> None:
 
     hv.extension.inline = True
     pn.config.inline = True  # type: ignore[misc]  # a param.Parameter: its stub says read-only
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with every notebook kernel
+        return
+    shell = get_ipython()
+    if shell is not None:
+        formatter = shell.display_formatter.mimebundle_formatter
+        formatter.for_type(hv.core.Dimensioned, _through_panel)
+
+
+def _through_panel(obj: Any, include: Any = None, exclude: Any = None) -> Any:
+    """Render a HoloViews object for the notebook through Panel (stylesheets inlined)."""
+    import panel as pn
+
+    pane: Any = pn.panel(obj)  # a Viewable: the IPython display protocol's method
+    return pane._repr_mimebundle_(include, exclude)
 
 
 def _hvplot() -> None:
