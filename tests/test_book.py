@@ -1,18 +1,28 @@
-"""The book: it builds with warnings as errors, every notebook executed against the local
-STAC API, and its plots draw in a real browser (headless Chromium) with no request leaving
-loopback and no console error."""
+"""The notebooks and the book, each notebook executed once.
+
+Each notebook runs under nbmake's executor (``test_notebook_runs``, against the local STAC API),
+into a copy of the book's sources; the book is then built from those executed notebooks with
+execution off, warnings as errors, and its plots must draw in a real browser (headless
+Chromium) with no request leaving loopback and no console error. ``make book`` builds the book
+from the committed notebooks instead, executing them itself.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import nbformat
 import pytest
+import yaml
+from nbmake.nb_run import NotebookRun
 
 from tests.leaks import SIGNED_URL
 
@@ -20,25 +30,83 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # every notebook (test_notebooks_static checks that each one is in the toc)
 PAGES = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+# The book's notebooks each run in under a minute on the offline sample (measured on a quiet
+# 2-core machine); this bound leaves room for the other pytest worker and catches a notebook
+# that grew several-fold.
+NOTEBOOK_SECONDS = 120
 
-pytestmark = pytest.mark.slow  # one worker builds the book once: make test uses --dist loadfile
+pytestmark = pytest.mark.slow  # one worker runs this file: make test uses --dist loadfile
 
 
 @pytest.fixture(scope="module")
-def built_book(stac_server, tmp_path_factory) -> Path:
+def book_src(tmp_path_factory) -> Path:
+    """A copy of the book's sources whose _config.yml does not execute the notebooks."""
+    src = tmp_path_factory.mktemp("book-src")
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["execute"]["execute_notebooks"] == "force"  # make book executes them
+    config["execute"]["execute_notebooks"] = "off"  # here they are executed by nbmake
+    (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    shutil.copy(ROOT / "_toc.yml", src / "_toc.yml")
+    shutil.copytree(ROOT / "notebooks", src / "notebooks", ignore=shutil.ignore_patterns("*.ipynb"))
+    return src
+
+
+@pytest.fixture(scope="module")
+def run_notebook(book_src, stac_server, request) -> Callable[[str], dict]:
+    """Execute a notebook once (nbmake's executor) into ``book_src``; later calls reuse it."""
+    done: dict[str, dict] = {}
+    timeout = request.config.option.nbmake_timeout
+
+    def run(page: str) -> dict:
+        if page not in done:
+            copy = book_src / "notebooks" / f"{page}.ipynb"
+            shutil.copy(ROOT / "notebooks" / f"{page}.ipynb", copy)
+            os.environ["LAKEML_STAC_URL"] = stac_server.stac_url  # the kernel inherits it
+            started = time.perf_counter()
+            result = NotebookRun(copy, timeout).execute()
+            seconds = time.perf_counter() - started
+            nbformat.write(result.nb, str(copy))
+            done[page] = {"seconds": round(seconds, 1), "error": result.error}
+            print(f"{page}: {seconds:.0f} s")
+        return done[page]
+
+    yield run
+    times = {page: run["seconds"] for page, run in done.items()}
+    report = ROOT / "_build" / "reports" / "notebook_seconds.json"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(times, indent=1) + "\n")
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("page", PAGES)
+def test_notebook_runs(run_notebook, page):
+    """The notebook runs top to bottom without an error, in well under the timeout."""
+    run = run_notebook(page)
+    error = run["error"]
+    assert error is None, f"{page}: {error.summary}\n{error.trace}"
+    assert run["seconds"] < NOTEBOOK_SECONDS, f"{page} took {run['seconds']} s"
+
+
+@pytest.fixture(scope="module")
+def built_book(book_src, run_notebook, stac_server, tmp_path_factory) -> Path:
+    """The book, built from the executed notebooks (each ran once, by ``run_notebook``)."""
+    failed = [page for page in PAGES if run_notebook(page)["error"] is not None]
+    if failed:
+        pytest.fail(f"notebooks failed, no book: {failed} (see test_notebook_runs)")
     out = tmp_path_factory.mktemp("book")
     env = {**os.environ, "LAKEML_STAC_URL": stac_server.stac_url}
     jb = Path(sys.executable).with_name("jupyter-book")
     started = time.perf_counter()
     proc = subprocess.run(
-        [str(jb), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"],
+        [str(jb), "build", str(book_src), "--path-output", str(out), "-W", "-n", "--keep-going"],
         env=env,
         capture_output=True,
         text=True,
         timeout=1200,
     )
-    print(f"book build: {time.perf_counter() - started:.0f} s")
+    print(f"book build (notebooks not executed again): {time.perf_counter() - started:.0f} s")
     assert proc.returncode == 0, (proc.stdout[-6000:], proc.stderr[-6000:])
+    assert "Executing notebook" not in proc.stdout, "the book build executed a notebook again"
     html = out / "_build" / "html"
     assert (html / "index.html").exists()
     return html
