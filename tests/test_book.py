@@ -24,10 +24,10 @@ import pytest
 import yaml
 from nbmake.nb_run import NotebookRun
 
+from tests.browser import BROWSER_ARGS, CHROMIUM, free_port
 from tests.leaks import SIGNED_URL
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # every notebook (test_notebooks_static checks that each one is in the toc)
 PAGES = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 # The book's notebooks each run in under a minute on the offline sample (measured on a quiet
@@ -135,7 +135,7 @@ def test_api_reference_documents_every_module_and_links_resolve(built_book):
 
 @pytest.fixture(scope="module")
 def http_root(built_book):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
         cwd=built_book,
@@ -148,14 +148,6 @@ def http_root(built_book):
     finally:
         proc.terminate()
         proc.wait(10)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_port(port: int, timeout: float = 20) -> None:
@@ -183,15 +175,7 @@ def test_plots_render_offline_in_chromium(http_root, page, tmp_path):
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],  # playwright starts each browser with a fresh temporary profile
+            args=BROWSER_ARGS,
         )
         try:
             page_ = browser.new_page(viewport={"width": 1280, "height": 900})

@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,8 +31,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import BROWSER_ARGS, CHROMIUM, free_port
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 START = ROOT / "start"
 NOTEBOOK = "03-clustering.ipynb"  # the notebook that starts a dask Client and shows its link
 PREFIX = "/user/lakeml/"  # a JupyterHub-like base URL, as Binder's /user/<name>/
@@ -65,21 +65,6 @@ LAB_SETTINGS = {
 
 START_TIMEOUT_S = 180  # the server's start: ~15 s
 RUN_TIMEOUT_S = 900  # every cell of the notebook: ~100 s alone, ~200 s on 2 busy cores
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]  # playwright starts each browser with a fresh temporary profile
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
@@ -129,7 +114,7 @@ def jupyterlab(stac_server, tmp_path):
         path.write_text(json.dumps(settings))
     config = tmp_path / "jupyter_server_config.py"
     config.write_text(SERVER_CONFIG)
-    port = _free_port()
+    port = free_port()
     # the link is the start script's to set: none from the caller's environment
     drop = ("DASK_DISTRIBUTED__DASHBOARD__LINK", "JUPYTERHUB_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
