@@ -127,6 +127,12 @@ def _timeseries(args: argparse.Namespace) -> int:
         )
     trend = summary["trend_km2_per_decade"]
     trend_text = f"{trend:+.2f} km2/decade" if trend is not None else "no trend (< 2 years)"
+    low, high, p = (
+        summary[f"trend_{k}"] for k in ("ci_low_km2_per_decade", "ci_high_km2_per_decade", "mk_p")
+    )
+    notes = [f"95% CI {low:+.2f} to {high:+.2f}"] if low is not None and high is not None else []
+    notes += [f"Mann-Kendall p {p:.2g}, serial correlation allowed for"] if p is not None else []
+    trend_text += f" ({'; '.join(notes)})" if notes else ""
     print(
         f"{summary['years_reported']} of {summary['years_requested']} years reported "
         f"({len(summary['years_partial'])} partly observed, {len(summary['years_missing'])} "

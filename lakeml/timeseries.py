@@ -21,7 +21,9 @@ years, with rules stated once and tested:
   least two years of the series. A year whose scene observes less than ``min_observed`` (0.98) of
   that extent is flagged ``partial``: its area is the *observed* water only, reported but
   left out of the trend.
-- **Trend.** Least squares over the reported, fully observed years, in km2 per decade.
+- **Trend.** Over the reported, fully observed years, in km2 per decade: the Theil-Sen slope,
+  the Mann-Kendall test and a 95 % interval of the slope, both corrected for the lake's
+  year-to-year memory (serial correlation, Yue & Wang 2004): see :func:`trend`.
 
 Scenes are processed in parallel: one task per year on the current ``distributed.Client`` (at
 most ``max_in_flight`` at once; each year's own dask work runs on the same cluster), or on
@@ -556,9 +558,43 @@ def observed_fraction(water: xr.DataArray, extent: xr.DataArray) -> xr.DataArray
 
 
 def trend(table: pd.DataFrame) -> dict[str, float]:
-    """Fit a least-squares line of ``water_km2`` against ``year`` over the complete years.
+    """Theil-Sen trend of ``water_km2`` over the complete years, with honest uncertainty.
 
-    Uses rows whose ``status`` is ``ok`` (not partial, missing or failed).
+    Uses rows whose ``status`` is ``ok`` (not partial, missing or failed), in year order; a
+    gap (a year missing or left out) simply joins its neighbours.
+
+    - **Slope**: Theil-Sen (Theil 1950; Sen 1968), the median of the slopes between every
+      pair of years (:func:`scipy.stats.theilslopes`); a wet year moves it much less than it
+      moves least squares. The intercept is ``median(area) - slope * median(year)``.
+    - **Mann-Kendall test** of a monotonic trend: ``S`` = sum over pairs of years of the sign
+      of the change; ``tau`` = Kendall's tau of year and area (:func:`scipy.stats.kendalltau`,
+      ``S / (n (n - 1) / 2)`` without ties). For independent years ``Var(S) = [n (n - 1)
+      (2n + 5) - sum_t t (t - 1) (2t + 5)] / 18`` (``t``: sizes of groups of equal areas).
+    - **Serial correlation** (Yue & Wang 2004): the lake's level carries over from one year
+      to the next, so the years are not independent. Detrend with the Sen slope
+      (``area - slope * year``), take the lag-1 autocorrelation ``r1`` of the detrended
+      values *of the fitted years in order* (``sum (d_t - d̄)(d_t+1 - d̄) / sum (d_t - d̄)²``,
+      as ``statsmodels.tsa.stattools.acf``; with gaps, neighbours are the adjacent fitted
+      years), and inflate the variance for an AR(1) process: ``Var*(S) = Var(S) n / n*``,
+      ``n / n* = 1 + 2 sum_{k=1}^{n-1} (1 - k/n) r1^k = 1 + 2 [r1^(n+1) - n r1² + (n - 1)
+      r1] / [n (1 - r1)²]`` (for large ``n``, ``n* = n (1 - r1) / (1 + r1)``). Only a
+      positive ``r1`` is used: the correction widens the uncertainty, never narrows it.
+      (pymannkendall's ``lag=1`` option stops the sum at ``k = 1``, ``1 + 2 (1 - 1/n) r1``,
+      a smaller correction; by default it sums every lag of the sample autocorrelation.)
+      The corrected p-value is two-sided, from ``Z = (S - sign S) / sqrt(Var*(S))``.
+    - **95 % confidence interval of the slope** (Sen 1968, as in
+      :func:`scipy.stats.theilslopes`, but with ``Var*(S)``): with the ``N'`` pairwise
+      slopes in increasing order, ``C = z_0.975 sqrt(Var*(S))``, ``M1 = (N' - C) / 2``,
+      ``M2 = (N' + C) / 2``, the interval is (slope ``M1``, slope ``M2 + 1``), ranks rounded
+      to the nearest as scipy does; with ``r1 <= 0`` it is scipy's interval.
+
+    References: Theil, H. (1950), A rank-invariant method of linear and polynomial regression
+    analysis, *Proc. K. Ned. Akad. Wet.* 53, 386-392. Sen, P. K. (1968), Estimates of the
+    regression coefficient based on Kendall's tau, *J. Am. Stat. Assoc.* 63, 1379-1389. Yue,
+    S. and Wang, C. Y. (2004), The Mann-Kendall test modified by effective sample size to
+    detect trend in serially correlated hydrological series, *Water Resour. Manag.* 18,
+    201-218. Implementations read: scipy's ``theilslopes``; pymannkendall's ``sens_slope``
+    and ``yue_wang_modification_test``.
 
     Parameters
     ----------
@@ -568,45 +604,86 @@ def trend(table: pd.DataFrame) -> dict[str, float]:
     Returns
     -------
     dict
-        ``km2_per_decade`` (the slope), ``stderr_km2_per_decade`` (its standard error; NaN
-        with 3 years or fewer), ``intercept_km2`` (km2 at year 0) and ``years`` (the number of
-        years fitted); NaN values with fewer than 2 years.
+        ``km2_per_decade`` (the Theil-Sen slope), ``ci_low_km2_per_decade`` and
+        ``ci_high_km2_per_decade`` (its 95 % interval, allowing for serial correlation),
+        ``intercept_km2`` (km2 at year 0), ``mk_tau``, ``mk_p`` (the corrected p-value),
+        ``lag1_autocorrelation`` (``r1``), ``effective_years`` (``n*``) and ``years`` (the
+        number of years fitted, ``n``). All NaN but ``years`` with fewer than 2 years;
+        ``mk_p``, ``r1``, ``n*`` and the interval NaN with fewer than 4; the interval also NaN
+        when it would reach beyond the smallest or largest pairwise slope (``M1 < 1/2``).
 
     Examples
     --------
-    The partly observed 1990 and the missing 1992 are left out of the line:
+    The partly observed 1990 and the missing 1992 are left out; two wet years in a row (1995,
+    1996) make neighbouring years alike (``r1`` > 0), so 8 years count as about 5:
 
     >>> table = pd.DataFrame({
-    ...     "year": [1990, 1991, 1992, 1993, 1994, 1995],
-    ...     "water_km2": [153.6, 148.9, np.nan, 140.4, 137.4, 135.1],
-    ...     "status": ["partial", "ok", "missing", "ok", "ok", "ok"],
+    ...     "year": [1990, 1991, 1992, 1993, 1994, 1995, 1996, 1997, 1998, 1999],
+    ...     "water_km2": [153.6, 148.9, np.nan, 140.4, 137.4, 146.0, 144.1, 133.2, 130.8, 128.1],
+    ...     "status": ["partial", "ok", "missing", "ok", "ok", "ok", "ok", "ok", "ok", "ok"],
     ... })
-    >>> line = trend(table)
-    >>> line["km2_per_decade"], line["stderr_km2_per_decade"], line["years"]
-    (-35.0286, 3.353, 4)
-    >>> trend(table.head(3))["km2_per_decade"]  # one complete year: no line
+    >>> t = trend(table)
+    >>> t["km2_per_decade"], t["ci_low_km2_per_decade"], t["ci_high_km2_per_decade"]
+    (-24.75, -53.3333, 12.3333)
+    >>> t["mk_tau"], t["mk_p"], t["lag1_autocorrelation"], t["effective_years"], t["years"]
+    (-0.7143, 0.05435, 0.2271, 5.36, 8)
+
+    Taken as independent, the same years would give the interval -44.75 to -9.6 km2 per
+    decade (scipy's) and p = 0.014 (:func:`scipy.stats.kendalltau`): a "significant" decline
+    that the lake's memory does not support. With one complete year there is no line:
+
+    >>> trend(table.head(3))["km2_per_decade"]
     nan
     """
-    rows = table[(table["status"] == "ok") & table["water_km2"].notna()]
+    from scipy import stats
+
+    rows = table[(table["status"] == "ok") & table["water_km2"].notna()].sort_values("year")
     n = len(rows)
+    out = dict.fromkeys(
+        (
+            "km2_per_decade",
+            "ci_low_km2_per_decade",
+            "ci_high_km2_per_decade",
+            "intercept_km2",
+            "mk_tau",
+            "mk_p",
+            "lag1_autocorrelation",
+            "effective_years",
+        ),
+        math.nan,
+    )
+    out["years"] = n
     if n < 2:
-        return {
-            "km2_per_decade": math.nan,
-            "stderr_km2_per_decade": math.nan,
-            "intercept_km2": math.nan,
-            "years": n,
-        }
+        return out
     x = rows["year"].to_numpy(float)
     y = rows["water_km2"].to_numpy(float)
-    (slope, intercept), cov = (
-        np.polyfit(x, y, 1, cov=True) if n > 3 else (np.polyfit(x, y, 1), np.full((2, 2), np.nan))
-    )
-    return {
-        "km2_per_decade": round(float(slope) * 10, 4),
-        "stderr_km2_per_decade": round(float(np.sqrt(cov[0, 0])) * 10, 4),
-        "intercept_km2": float(intercept),
-        "years": n,
-    }
+    sen = stats.theilslopes(y, x)
+    out["km2_per_decade"] = round(float(sen.slope) * 10, 4)
+    out["intercept_km2"] = round(float(sen.intercept), 4)
+    out["mk_tau"] = round(float(stats.kendalltau(x, y).statistic), 4)
+    if n < 4:
+        return out
+    pairs = np.triu_indices(n, 1)  # i < j, years increasing and distinct
+    s = float(np.sign(y[pairs[1]] - y[pairs[0]]).sum())
+    _, ties = np.unique(y, return_counts=True)
+    var_s = (n * (n - 1) * (2 * n + 5) - (ties * (ties - 1) * (2 * ties + 5)).sum()) / 18
+    d = y - sen.slope * x
+    d = d - d.mean()
+    r1 = float((d[:-1] * d[1:]).sum() / (d * d).sum()) if (d * d).sum() > 0 else math.nan
+    r = r1 if r1 > 0 else 0.0  # widen only (NaN, a perfect line: no correction)
+    inflation = 1 + 2 * (r ** (n + 1) - n * r**2 + (n - 1) * r) / (n * (1 - r) ** 2)
+    var_star = var_s * inflation
+    z = (s - np.sign(s)) / math.sqrt(var_star)
+    out["mk_p"] = float(f"{2 * stats.norm.sf(abs(z)):.4g}")
+    out["lag1_autocorrelation"] = round(r1, 4)
+    out["effective_years"] = round(n / inflation, 2)
+    slopes = np.sort((y[pairs[1]] - y[pairs[0]]) / (x[pairs[1]] - x[pairs[0]]))
+    c = stats.norm.ppf(0.975) * math.sqrt(var_star)
+    low, high = round((len(slopes) - c) / 2) - 1, round((len(slopes) + c) / 2)  # 0-based
+    if low >= 0 and high < len(slopes):
+        out["ci_low_km2_per_decade"] = round(float(slopes[low]) * 10, 4)
+        out["ci_high_km2_per_decade"] = round(float(slopes[high]) * 10, 4)
+    return out
 
 
 def timeseries(
@@ -657,11 +734,13 @@ def timeseries(
     -------
     xr.Dataset
         A ``year`` dimension: ``water`` (year, y, x; 1 / 0 / NaN), the per-year variables
-        ``item_id``, ``platform``, ``datetime``, ``status`` (:data:`STATUSES`), ``note``,
-        ``candidates``, ``water_km2``, ``all_water_km2``, ``valid_fraction`` (observed
-        fraction of the lake's maximum extent), ``partial``, ``water_iou_vs_<ref>``,
-        ``lake_point_checked``, ``seconds`` (and the truth columns), ``lake_extent`` (y, x)
-        and attrs with the trend (:func:`trend`), ``min_observed`` and ``resolution``.
+        ``item_id``, ``platform``, ``datetime``, ``day_of_year`` (the scene's, NaN without
+        one), ``status`` (:data:`STATUSES`), ``note``, ``candidates``, ``water_km2``,
+        ``all_water_km2``, ``valid_fraction`` (observed fraction of the lake's maximum
+        extent), ``partial``, ``water_iou_vs_<ref>``, ``lake_point_checked``, ``seconds`` (and
+        the truth columns), ``lake_extent`` (y, x) and attrs: ``trend_<key>`` for each key
+        of :func:`trend` (``trend_km2_per_decade``, ``trend_ci_low_km2_per_decade``,
+        ``trend_mk_p``, ..., ``trend_years``), ``min_observed`` and ``resolution``.
 
     Raises
     ------
@@ -695,7 +774,7 @@ def timeseries(
     3  1993  landsat-5       ok   140.4432
     4  1994  landsat-5       ok   137.4336
     >>> series.attrs["trend_km2_per_decade"], series.attrs["trend_years"]  # doctest: +SKIP
-    (-38.736, 3)
+    (-38.16, 3)
     """
     bbox, years, months = check_inputs(
         bbox, years, months, max_cloud, resolution, n_clusters, min_observed
@@ -756,6 +835,7 @@ def _assemble(results: list[dict[str, Any]], min_observed: float, truth: bool) -
             "item_id": [r.get("item_id", "") for r in results],
             "platform": [r.get("platform", "") for r in results],
             "datetime": [r.get("datetime", "") for r in results],
+            "day_of_year": _day_of_year([r.get("datetime", "") for r in results]),
             "status": [r["status"] for r in results],
             "note": [r.get("note", "") for r in results],
             "candidates": [int(r.get("candidates", 0)) for r in results],
@@ -772,16 +852,19 @@ def _assemble(results: list[dict[str, Any]], min_observed: float, truth: bool) -
         ds[name] = ds[name].astype(str)
     ds["water"] = stack.astype("float32")
     ds["lake_extent"] = extent
-    t = trend(table)
     ds.attrs.update(
-        trend_km2_per_decade=t["km2_per_decade"],
-        trend_stderr_km2_per_decade=t["stderr_km2_per_decade"],
-        trend_intercept_km2=t["intercept_km2"],
-        trend_years=t["years"],
+        {f"trend_{k}": v for k, v in trend(table).items()},
         min_observed=float(min_observed),
         resolution=float(abs(like.odc.geobox.resolution.x)),
     )
     return ds
+
+
+def _day_of_year(datetimes: Sequence[str]) -> list[float]:
+    """Day of the year (1-366) of each ISO datetime; NaN for an empty one (no scene)."""
+    stamps = pd.Series(list(datetimes), dtype=str)
+    stamps = pd.to_datetime(stamps, utc=True, errors="coerce", format="ISO8601")
+    return stamps.dt.day_of_year.astype(float).tolist()
 
 
 def to_table(series: xr.Dataset) -> pd.DataFrame:
@@ -995,7 +1078,10 @@ def run(
     -------
     dict
         What ``summary.json`` holds: ``years_requested``, ``years_reported``,
-        ``trend_km2_per_decade`` and its ``trend_stderr_km2_per_decade``, ``years_in_trend``,
+        ``trend_km2_per_decade`` (Theil-Sen) with its 95 % interval
+        ``trend_ci_low_km2_per_decade``, ``trend_ci_high_km2_per_decade``, the Mann-Kendall
+        ``trend_mk_tau`` and ``trend_mk_p``, ``trend_lag1_autocorrelation``,
+        ``trend_effective_years`` (all from :func:`trend`; ``null`` where NaN), ``years_in_trend``,
         ``years_partial``, ``years_missing``, ``years_failed`` (year: reason), the settings
         and the ``seconds`` taken.
 
@@ -1025,7 +1111,7 @@ def run(
     >>> summary["years_reported"], summary["years_missing"]  # doctest: +SKIP
     (39, [1992, 2010])
     >>> summary["trend_km2_per_decade"], summary["years_in_trend"]  # doctest: +SKIP
-    (-16.6672, 31)
+    (-17.5511, 31)
     >>> sorted(os.listdir(out))  # doctest: +SKIP
     ['lake_area.csv', 'lake_area.png', 'summary.json']
     """
@@ -1078,7 +1164,17 @@ def run(
         "years_reported": int(table["water_km2"].notna().sum()),
         "trend_km2_per_decade": _num(series.attrs["trend_km2_per_decade"]),
         "seconds": 0.0,
-        "trend_stderr_km2_per_decade": _num(series.attrs["trend_stderr_km2_per_decade"]),
+        **{
+            f"trend_{k}": _num(series.attrs[f"trend_{k}"])
+            for k in (
+                "ci_low_km2_per_decade",
+                "ci_high_km2_per_decade",
+                "mk_tau",
+                "mk_p",
+                "lag1_autocorrelation",
+                "effective_years",
+            )
+        },
         "years_in_trend": int(series.attrs["trend_years"]),
         "years_partial": by_status["partial"],
         "years_missing": by_status["missing"],

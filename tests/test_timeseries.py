@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from scipy import stats
 
 from lakeml import checks, sample
 from lakeml import timeseries as ts
@@ -85,19 +86,122 @@ def test_bad_months_are_refused(months, needle):
         checks.parse_months(months)
 
 
-def test_trend_is_least_squares_over_complete_years_only():
-    table = pd.DataFrame(
+def _years(values, statuses=None, start=2001):
+    n = len(values)
+    return pd.DataFrame(
         {
-            "year": [2000, 2001, 2002, 2003, 2004, 2005],
-            "water_km2": [100.0, 99.0, 50.0, 97.0, np.nan, 95.0],
-            "status": ["ok", "ok", "partial", "ok", "missing", "ok"],
+            "year": list(range(start, start + n)),
+            "water_km2": values,
+            "status": statuses or ["ok"] * n,
         }
     )
+
+
+def test_trend_by_hand_theil_sen_mann_kendall_and_serial_correlation():
+    # 2000 is partly observed and 2008 missing: left out. The 7 fitted years 2001-2007, a lake
+    # shrinking 2 km2 a year with a wet spell (2003-2004) that carries over:
+    #   area 157 155 158 156 153 151 148
+    table = _years(
+        [120.0, 157.0, 155.0, 158.0, 156.0, 153.0, 151.0, 148.0, np.nan],
+        ["partial", *["ok"] * 7, "missing"],
+        start=2000,
+    )
+    # The 21 pairwise slopes (km2/yr), sorted (rank: slope):
+    #   1: -3 (2004-05)  2: -3 (2006-07)  3: -8/3  4-7: -2.5  8: -7/3  9-11: -2  12: -1.5
+    #   13: -1.4  14: -1.2  15-16: -1  17: -2/3  18: -1/3  19-20: 0.5  21: 3 (2002-03)
+    # Theil-Sen slope: the 11th, -2 km2/yr = -20 km2/decade; intercept
+    # median(area) - slope * median(year) = 155 + 2 * 2004 = 4163.
+    # Mann-Kendall S: signs of later minus earlier, per first year:
+    #   2001: -1 +1 -1 -1 -1 -1 = -4; 2002: +1 +1 -1 -1 -1 = -1; 2003: -4; 2004: -3;
+    #   2005: -2; 2006: -1; S = -15, tau = S / 21 = -0.7143.
+    # Var(S) = 7 * 6 * 19 / 18 = 44.333 (no ties).
+    # Detrended d = area + 2 * (year - 2001) = 157 157 162 162 161 161 160, mean 160:
+    #   d - mean = -3 -3 2 2 1 1 0; sum of squares 28; lag-1 products 9 - 6 + 4 + 2 + 1 + 0 = 10
+    #   r1 = 10 / 28 = 5/14 = 0.3571.
+    # n/n* = 1 + 2 (r^8 - 7 r^2 + 6 r) / (7 (1 - r)^2)
+    #      = 1 + 2 (0.000265 - 0.892857 + 2.142857) / (7 * 0.413265) = 1.864381
+    #   n* = 7 / 1.864381 = 3.75 years (large-n approximation: 7 * (9/14) / (19/14) = 3.3).
+    # Var*(S) = 44.333 * 1.864381 = 82.654, sqrt 9.0914; Z = (S + 1) / 9.0914 = -1.5399,
+    #   p = 2 (1 - Phi(1.5399)) = 0.1236 (as independent years: Z = -14 / 6.6583 = -2.1026,
+    #   p = 0.0355).
+    # CI: C = 1.96 * 9.0914 = 17.819, M1 = (21 - 17.819) / 2 = 1.59 -> rank 2: -3;
+    #   M2 = (21 + 17.819) / 2 = 19.41 -> 19, rank M2 + 1 = 20: 0.5 -> (-30, +5) km2/decade.
+    #   As independent years: C = 1.96 * 6.6583 = 13.050, M1 = 3.97 -> rank 4: -2.5;
+    #   M2 = 17.03 -> 17, rank 18: -1/3 -> (-25, -3.33), scipy's theilslopes interval.
     t = ts.trend(table)
-    assert t["years"] == 4
-    assert t["km2_per_decade"] == pytest.approx(-10.0)
-    assert t["stderr_km2_per_decade"] == pytest.approx(0.0, abs=1e-6)
-    assert np.isnan(ts.trend(table.iloc[:1])["km2_per_decade"])
+    assert t["years"] == 7
+    assert t["km2_per_decade"] == -20.0
+    assert t["intercept_km2"] == 4163.0
+    assert t["mk_tau"] == pytest.approx(-15 / 21, abs=1e-4)
+    assert t["lag1_autocorrelation"] == pytest.approx(5 / 14, abs=1e-4)
+    assert t["effective_years"] == pytest.approx(3.75)
+    r = 5 / 14  # the closed form is the AR(1) sum 1 + 2 sum_k (1 - k/n) r^k
+    assert 7 / (1 + 2 * sum((1 - k / 7) * r**k for k in range(1, 7))) == pytest.approx(3.7546, 1e-4)
+    assert t["mk_p"] == pytest.approx(0.1236, abs=1e-4)
+    assert (t["ci_low_km2_per_decade"], t["ci_high_km2_per_decade"]) == (-30.0, 5.0)
+    fitted = table[table["status"] == "ok"]
+    independent = stats.theilslopes(fitted["water_km2"], fitted["year"])
+    assert independent.low_slope * 10 == pytest.approx(-25.0)
+    assert independent.high_slope * 10 == pytest.approx(-10 / 3)
+    tau = stats.kendalltau(fitted["year"], fitted["water_km2"]).statistic
+    assert tau == pytest.approx(t["mk_tau"], abs=1e-4)
+
+
+def test_trend_is_not_corrected_when_years_alternate():
+    # a zigzag about the line: r1 < 0, no correction, the interval is scipy's (Sen's with the
+    # variance of independent years) and n* = n
+    values = [100 - 2 * i + (1.5 if i % 2 else -1.5) for i in range(10)]
+    t = ts.trend(_years(values))
+    assert t["lag1_autocorrelation"] < 0 and t["effective_years"] == 10
+    sen = stats.theilslopes(values, np.arange(2001, 2011))
+    assert t["ci_low_km2_per_decade"] == pytest.approx(sen.low_slope * 10, abs=1e-4)
+    assert t["ci_high_km2_per_decade"] == pytest.approx(sen.high_slope * 10, abs=1e-4)
+    assert t["km2_per_decade"] == pytest.approx(sen.slope * 10, abs=1e-4)
+    # the uncorrected Mann-Kendall p: S from Kendall's tau, Var(S) = 10 * 9 * 25 / 18 = 125
+    s = t["mk_tau"] * 45
+    assert t["mk_p"] == pytest.approx(2 * stats.norm.sf((abs(s) - 1) / np.sqrt(125)), rel=1e-3)
+
+
+def test_trend_uses_the_fitted_years_in_order():
+    values = [157.0, 155.0, 158.0, 156.0, 153.0, 151.0, 148.0, 149.0]
+    table = _years(values, ["ok", "ok", "ok", "missing", "ok", "failed", "ok", "ok"])
+    shuffled = table.sample(frac=1, random_state=0)
+    t = ts.trend(shuffled)
+    kept = table[table["status"] == "ok"]
+    d = kept["water_km2"] - t["km2_per_decade"] / 10 * kept["year"]
+    d = (d - d.mean()).to_numpy()
+    assert t["years"] == 6
+    assert t["lag1_autocorrelation"] == pytest.approx((d[:-1] * d[1:]).sum() / (d * d).sum(), 1e-3)
+    assert t == ts.trend(table)
+
+
+def test_trend_with_few_years():
+    # < 2 years: no line
+    one = ts.trend(_years([100.0]))
+    assert one["years"] == 1 and all(np.isnan(v) for k, v in one.items() if k != "years")
+    # 3 years: a slope and tau, but too few to judge serial correlation or an interval
+    three = ts.trend(_years([100.0, 98.0, 97.0]))
+    assert three["km2_per_decade"] == -15.0 and three["mk_tau"] == -1.0
+    assert np.isnan(three["mk_p"]) and np.isnan(three["ci_low_km2_per_decade"])
+    # 4 years on a perfect line (the partial and missing years left out): the slope is exact,
+    # r1 undefined (no residual), no correction; the 95 % interval would need rank
+    # M1 = (6 - 1.96 sqrt(4 * 3 * 13 / 18)) / 2 = 0.12 < 1/2: beyond the slopes, NaN
+    table = _years(
+        [100.0, 99.0, 50.0, 97.0, np.nan, 95.0],
+        ["ok", "ok", "partial", "ok", "missing", "ok"],
+        start=2000,
+    )
+    t = ts.trend(table)
+    assert t["years"] == 4 and t["km2_per_decade"] == -10.0 and t["mk_tau"] == -1.0
+    assert np.isnan(t["lag1_autocorrelation"]) and t["effective_years"] == 4
+    # S = -6, Var(S) = 8.667, Z = -5 / 2.944 = -1.698
+    assert t["mk_p"] == pytest.approx(0.0894, abs=1e-4)
+    assert np.isnan(t["ci_low_km2_per_decade"]) and np.isnan(t["ci_high_km2_per_decade"])
+
+
+def test_day_of_year_of_each_scene():
+    days = ts._day_of_year(["1990-07-08T17:54:53Z", "", "2017-09-30T18:20:05.123456Z"])
+    assert days[0] == 189 and np.isnan(days[1]) and days[2] == 273
 
 
 def test_lake_extent_and_observed_fraction():
@@ -208,8 +312,14 @@ def test_partly_observed_years_are_flagged(few_years):
     err = table["water_km2"] / table["truth_water_km2"] - 1
     assert (err[[2012, 2014]] < -0.1).all()
     assert (err[[2011, 2013]].abs() < 0.02).all()
-    # the trend uses the complete years only
+    # the trend uses the complete years only: 2 years, a slope but no interval
     assert few_years.attrs["trend_years"] == 2
+    assert np.isfinite(few_years.attrs["trend_km2_per_decade"])
+    assert np.isnan(few_years.attrs["trend_ci_low_km2_per_decade"])
+    assert not any("stderr" in k for k in few_years.attrs)
+    # each scene's day of the year, in the June-September season; none for the missing year
+    days = table["day_of_year"]
+    assert np.isnan(days[2010]) and days.drop(2010).between(152, 273).all()
     assert few_years.attrs["resolution"] == 120.0
     assert few_years.water.sizes["year"] == 5
     assert bool(few_years.water.sel(year=2010).isnull().all())
@@ -304,6 +414,14 @@ def test_timeseries_command_on_the_sample(full_run):
     truth_t = ts.trend(complete.assign(water_km2=complete["truth_water_km2"], status="ok"))
     assert summary["trend_km2_per_decade"] == pytest.approx(truth_t["km2_per_decade"], rel=0.03)
     assert summary["trend_km2_per_decade"] < -15  # the lake shrank
+    # its 95 % interval, allowing for the lake's memory, holds the slope and excludes 0
+    low, high = summary["trend_ci_low_km2_per_decade"], summary["trend_ci_high_km2_per_decade"]
+    assert low < summary["trend_km2_per_decade"] < high < 0
+    assert summary["trend_mk_p"] < 0.05 and summary["trend_mk_tau"] < 0
+    assert summary["trend_lag1_autocorrelation"] > 0
+    assert summary["trend_effective_years"] < summary["years_in_trend"]
+    assert "trend_stderr_km2_per_decade" not in summary
+    assert "95% CI" in proc.stdout and "Mann-Kendall p" in proc.stdout
     png = (out / "lake_area.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     assert not list(out.glob(".*")), "no temporary file left behind"
