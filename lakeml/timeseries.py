@@ -663,8 +663,9 @@ def trend(table: pd.DataFrame) -> dict[str, float]:
     out["mk_tau"] = round(float(stats.kendalltau(x, y).statistic), 4)
     if n < 4:
         return out
-    pairs = np.triu_indices(n, 1)  # i < j, years increasing and distinct
-    s = float(np.sign(y[pairs[1]] - y[pairs[0]]).sum())
+    i, j = np.triu_indices(n, 1)  # i < j, years increasing and distinct
+    dy = y[j] - y[i]
+    s = float(np.sign(dy).sum())
     _, ties = np.unique(y, return_counts=True)
     var_s = (n * (n - 1) * (2 * n + 5) - (ties * (ties - 1) * (2 * ties + 5)).sum()) / 18
     d = y - sen.slope * x
@@ -677,7 +678,7 @@ def trend(table: pd.DataFrame) -> dict[str, float]:
     out["mk_p"] = float(f"{2 * stats.norm.sf(abs(z)):.4g}")
     out["lag1_autocorrelation"] = round(r1, 4)
     out["effective_years"] = round(n / inflation, 2)
-    slopes = np.sort((y[pairs[1]] - y[pairs[0]]) / (x[pairs[1]] - x[pairs[0]]))
+    slopes = np.sort(dy / (x[j] - x[i]))
     c = stats.norm.ppf(0.975) * math.sqrt(var_star)
     low, high = round((len(slopes) - c) / 2) - 1, round((len(slopes) + c) / 2)  # 0-based
     if low >= 0 and high < len(slopes):

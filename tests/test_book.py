@@ -88,18 +88,16 @@ def test_notebook_runs(run_notebook, page):
 
 
 @pytest.fixture(scope="module")
-def built_book(book_src, run_notebook, stac_server, tmp_path_factory) -> Path:
+def built_book(book_src, run_notebook, tmp_path_factory) -> Path:
     """The book, built from the executed notebooks (each ran once, by ``run_notebook``)."""
     failed = [page for page in PAGES if run_notebook(page)["error"] is not None]
     if failed:
         pytest.fail(f"notebooks failed, no book: {failed} (see test_notebook_runs)")
     out = tmp_path_factory.mktemp("book")
-    env = {**os.environ, "LAKEML_STAC_URL": stac_server.stac_url}
     jb = Path(sys.executable).with_name("jupyter-book")
     started = time.perf_counter()
     proc = subprocess.run(
         [str(jb), "build", str(book_src), "--path-output", str(out), "-W", "-n", "--keep-going"],
-        env=env,
         capture_output=True,
         text=True,
         timeout=1200,
