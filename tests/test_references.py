@@ -335,3 +335,57 @@ def test_real_canberra_references_agree_with_the_usgs_water_bit():
     assert scores["usgs"]["iou"] > 0.9  # measured 0.932
     assert 0.05 < scores["usgs"]["reference_water_fraction"] < 0.08  # measured 0.062
     assert refs.consensus.notnull().sum() / valid.sum() > 0.95  # measured 0.996
+
+
+def _canberra_stack() -> xr.DataArray:
+    import rasterio
+
+    prefix = "LC08_L1TP_091084_20190205_20190221_01_T1"
+    dn = [rasterio.open(CANBERRA / f"{prefix}_sr_band{i}.tif").read(1) for i in range(2, 8)]
+    data = np.where(np.array(dn) == -9999, np.nan, np.array(dn, "float32"))
+    ny, nx = data.shape[1:]
+    return xr.DataArray(
+        data, dims=("band", "y", "x"), coords={"y": np.arange(ny), "x": np.arange(nx)}
+    )
+
+
+def test_wofs_without_the_full_collection_gives_gas_classes_on_real_pixels():
+    """lakeml runs GA's own tree code; only its gc.collect() is limited to generation 0."""
+    import gc
+
+    import dask.array as da
+    from wofs.classifier import classify as ga_classify
+
+    stack = _canberra_stack()  # the real crop, reflectance x 10000 as WOfS reads it
+    expected = ga_classify(stack).values
+    quiet = R.wofs_classifier()
+    assert quiet is not ga_classify  # wofs 1.6.8 still calls gc.collect() in its tree
+    full_collections = []
+
+    def count(phase, info):
+        if phase == "start" and info["generation"] == 2:
+            full_collections.append(info)
+
+    gc.disable()  # only explicit collections from here on
+    gc.callbacks.append(count)
+    try:
+        got = quiet(stack).values
+        lazy = quiet(stack.copy(data=da.from_array(stack.data, chunks=(6, 200, 200))))
+        got_lazy = lazy.values
+    finally:
+        gc.callbacks.remove(count)
+        gc.enable()
+    assert full_collections == []
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(got_lazy, expected)
+    classes = Counter(expected.ravel().tolist())
+    assert set(classes) == {0, 128} and 0.04 < classes[128] / expected.size < 0.1
+    # and GA's own call does run a full collection, the one lakeml leaves out
+    gc.disable()
+    gc.callbacks.append(count)
+    try:
+        ga_classify(stack)
+    finally:
+        gc.callbacks.remove(count)
+        gc.enable()
+    assert len(full_collections) == 1
