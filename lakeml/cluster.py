@@ -64,6 +64,13 @@ _STEP = 8192
 _TINY = 1e-30
 """Squared embedding norms below this (float32) are recomputed with a rescaled kernel."""
 
+_UNREACHED = (
+    "{n} samples have a zero spectral embedding: gamma is so large that the landmarks' "
+    "kernel falls apart into more than n_clusters unconnected groups, and the first "
+    "n_clusters eigenvectors do not reach the landmarks near these samples: use a smaller "
+    "gamma (default 1 / n_features), more n_components or more clusters"
+)
+
 
 @dataclass(frozen=True)
 class NystromModel:
@@ -158,6 +165,9 @@ def _embed_rows(x: np.ndarray, rhs: np.ndarray, weights: np.ndarray) -> np.ndarr
             np.exp(k, out=k)
             v[far] = k @ weights
             norm2[far] = (v[far] * v[far]).sum(axis=1)
+            unreached = int((~(norm2 > _TINY)).sum())
+            if unreached:
+                raise ValueError(_UNREACHED.format(n=unreached))
         v /= np.sqrt(norm2)[:, None]
         out[start : start + len(v)] = v
     return out

@@ -150,6 +150,21 @@ def test_far_outlier_gets_a_label():
     assert np.isfinite(emb).all()
 
 
+def test_an_extreme_gamma_is_a_clear_error_not_infinities():
+    """Two moons at gamma 200: the landmarks' graph falls apart into many pieces and two
+    eigenvectors miss most samples (their embedding is exactly 0); before, the row
+    normalisation divided by zero and k-means failed on infinities."""
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(600, noise=0.05, random_state=0)
+    X[y == 1, 1] -= 0.3
+    samples = as_samples(X.astype(np.float32))
+    with pytest.raises(ValueError, match="samples have a zero spectral embedding: gamma is so"):
+        spectral_clustering(samples, n_clusters=2, gamma=200.0, random_state=0).compute()
+    ok = spectral_clustering(samples, n_clusters=2, gamma=20.0, random_state=0).values
+    assert adjusted_rand_score(y, ok) == 1.0  # the moons, separated (03's picture)
+
+
 def test_bad_input_raises_clear_value_errors():
     X, _ = blobs(n=300)
     with pytest.raises(ValueError, match="every sample is masked"):
