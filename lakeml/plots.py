@@ -37,7 +37,100 @@ MAP_OPTS = {
     "yaxis": None,
 }
 """Defaults of the interactive maps: square pixels, a width that fits the book's column, no axes
-(the coordinates are UTM metres; hover shows them)."""
+(the coordinates are UTM metres; hover shows them). With ``degrees=True`` the maps are drawn in
+longitude and latitude instead (:func:`to_lonlat`, :func:`degree_opts`)."""
+
+LONLAT_CRS = "EPSG:4326"
+"""The CRS maps are drawn in with ``degrees=True``: longitude and latitude on WGS 84."""
+
+
+def to_lonlat(obj: Any, resampling: str = "nearest") -> Any:
+    """Reproject a gridded array or dataset to longitude/latitude degrees, for display.
+
+    The pixels are resampled (``nearest`` by default: each value is one of the input's, so
+    labels and codes stay labels and codes); measure areas on the input's own grid, not on this
+    one. Pixels outside the input's footprint are NaN for float data.
+
+    Parameters
+    ----------
+    obj : xr.DataArray or xr.Dataset
+        Data over ``(y, x)`` with a CRS (odc-geo's ``.odc.crs``), e.g. from
+        :func:`lakeml.load.load_scene`.
+    resampling : str
+        The resampling method (``nearest``, ``bilinear``, ...).
+
+    Returns
+    -------
+    xr.DataArray or xr.Dataset
+        The same variables over ``(latitude, longitude)`` in degrees (:data:`LONLAT_CRS`).
+
+    Raises
+    ------
+    ValueError
+        If ``obj`` has no CRS.
+
+    Examples
+    --------
+    >>> import numpy as np, odc.geo.xr
+    >>> from odc.geo.geobox import GeoBox
+    >>> grid = GeoBox.from_bbox((353010, 4283910, 353100, 4284000), "EPSG:32611", resolution=30)
+    >>> water = odc.geo.xr.xr_zeros(grid, dtype="float32")  # 3 x 3 pixels of 30 m, UTM 11N
+    >>> shown = to_lonlat(water)
+    >>> shown.dims, shown.odc.crs.epsg
+    (('latitude', 'longitude'), 4326)
+    >>> [round(float(v), 3) for v in (shown.longitude.mean(), shown.latitude.mean())]
+    [-118.69, 38.692]
+    """
+    if obj.odc.crs is None:
+        raise ValueError("the data have no CRS: load them with lakeml.load.load_scene")
+    return obj.odc.reproject(LONLAT_CRS, resampling=resampling)
+
+
+def degree_opts(da: Any, hover: bool = True) -> dict[str, Any]:
+    """Options of a map in degrees: axes labelled in degrees, undistorted, lon/lat in the hover.
+
+    ``data_aspect`` is 1 / cos(latitude) at the map's middle latitude, so that a degree of
+    latitude is drawn longer than a degree of longitude by as much as it is on the ground.
+
+    Parameters
+    ----------
+    da : xr.DataArray or xr.Dataset
+        Data over ``(latitude, longitude)``, as from :func:`to_lonlat`.
+    hover : bool
+        Add hover tooltips showing longitude and latitude to 4 decimals (about 10 m) and the
+        pixel's value (for an image; an RGB map keeps hvplot's own hover).
+
+    Returns
+    -------
+    dict
+        Options for ``hvplot.image`` / ``hvplot.rgb``.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> da = xr.DataArray(np.zeros((2, 2)), dims=("latitude", "longitude"),
+    ...                   coords={"latitude": [60.5, 59.5], "longitude": [10.0, 11.0]})
+    >>> opts = degree_opts(da)
+    >>> opts["x"], opts["xlabel"], round(opts["data_aspect"], 2)  # 1 / cos(60 degrees)
+    ('longitude', 'longitude (°)', 2.0)
+    """
+    lat = float(np.mean([da.latitude.min(), da.latitude.max()]))
+    opts: dict[str, Any] = {
+        "x": "longitude",
+        "y": "latitude",
+        "data_aspect": float(1 / np.cos(np.radians(lat))),
+        "xaxis": "bottom",
+        "yaxis": "left",
+        "xlabel": "longitude (°)",
+        "ylabel": "latitude (°)",
+    }
+    if hover:
+        opts["hover_tooltips"] = [
+            ("longitude (°)", "$x{0.0000}"),
+            ("latitude (°)", "$y{0.0000}"),
+            ("value", "@image"),
+        ]
+    return opts
 
 
 def offline() -> None:
@@ -132,7 +225,7 @@ def true_color(ds: xr.Dataset, gamma: float = 1 / 2.2, clip: float = 0.3) -> xr.
     return rgb.assign_coords(rgb=["red", "green", "blue"]).rename("true_color")
 
 
-def image(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
+def image(da: xr.DataArray, title: str = "", degrees: bool = False, **kwargs: Any) -> Any:
     """Plot a (y, x) array as an interactive map with square pixels, sized for the book.
 
     Parameters
@@ -141,6 +234,10 @@ def image(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
         The values to show, over ``(y, x)``.
     title : str
         The map's title.
+    degrees : bool
+        Draw the map in longitude/latitude degrees, with axes (:func:`to_lonlat`,
+        :func:`degree_opts`; nearest-neighbour resampling); needs a CRS. Default: the
+        data's own grid, no axes.
     **kwargs : Any
         Options for ``hvplot.image``, on top of (or replacing) :data:`MAP_OPTS`.
 
@@ -163,11 +260,14 @@ def image(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
     _hvplot()
 
     opts = {**MAP_OPTS, "title": title}
+    if degrees:
+        da = to_lonlat(da)
+        opts.update(degree_opts(da))
     opts.update(kwargs)
     return da.hvplot.image(**opts)
 
 
-def rgb(ds: xr.Dataset, title: str = "", **kwargs: Any) -> Any:
+def rgb(ds: xr.Dataset, title: str = "", degrees: bool = False, **kwargs: Any) -> Any:
     """Plot the red, green and blue bands as an interactive true-colour map.
 
     Parameters
@@ -176,6 +276,9 @@ def rgb(ds: xr.Dataset, title: str = "", **kwargs: Any) -> Any:
         Scaled reflectance with ``red``, ``green`` and ``blue`` (see :func:`true_color`).
     title : str
         The map's title.
+    degrees : bool
+        Draw the map in longitude/latitude degrees, with axes (see :func:`image`); outside
+        the scene's footprint is white.
     **kwargs : Any
         Options for ``hvplot.rgb``, on top of (or replacing) :data:`MAP_OPTS`.
 
@@ -204,11 +307,19 @@ def rgb(ds: xr.Dataset, title: str = "", **kwargs: Any) -> Any:
     _hvplot()
 
     opts = {**MAP_OPTS, "bands": "rgb"}
+    if not degrees:
+        opts.update(kwargs)
+        return true_color(ds).hvplot.rgb(title=title, **opts)
+    require_bands(ds, ("red", "green", "blue"), "true colour")
+    shown = to_lonlat(ds[["red", "green", "blue"]])
+    opts.update(degree_opts(shown, hover=False))
     opts.update(kwargs)
-    return true_color(ds).hvplot.rgb(title=title, **opts)
+    image = true_color(shown.rename(latitude="y", longitude="x"))
+    image = image.rename(y="latitude", x="longitude")
+    return image.hvplot.rgb(title=title, **opts)
 
 
-def labels(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
+def labels(da: xr.DataArray, title: str = "", degrees: bool = False, **kwargs: Any) -> Any:
     """Plot cluster labels as an interactive map (categorical colours, -1 transparent).
 
     Parameters
@@ -218,6 +329,8 @@ def labels(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
         :func:`lakeml.reshape.from_samples` of :func:`lakeml.cluster.spectral_clustering`).
     title : str
         The map's title.
+    degrees : bool
+        Draw the map in longitude/latitude degrees, with axes (see :func:`image`).
     **kwargs : Any
         Options for ``hvplot.image``, on top of (or replacing) these defaults.
 
@@ -246,11 +359,14 @@ def labels(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
         "colorbar": True,
         "title": title,
     }
+    if degrees:
+        shown = to_lonlat(shown)
+        opts.update(degree_opts(shown))
     opts.update(kwargs)
     return shown.hvplot.image(**opts)
 
 
-def change(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
+def change(da: xr.DataArray, title: str = "", degrees: bool = False, **kwargs: Any) -> Any:
     """Plot change codes as an interactive map with a fixed colour per code.
 
     Parameters
@@ -259,6 +375,9 @@ def change(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
         Change codes 0-4 over ``(y, x)``, from :func:`lakeml.water.change_map`.
     title : str
         The map's title.
+    degrees : bool
+        Draw the map in longitude/latitude degrees, with axes (see :func:`image`); outside
+        the grid's footprint is transparent.
     **kwargs : Any
         Options for ``hvplot.image``, on top of (or replacing) these defaults.
 
@@ -278,6 +397,16 @@ def change(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
     >>> plot = change(codes, title="1988 -> 2017")
     >>> plot.opts["cmap"][2], plot.range("value")  # water lost is red; one colour per code
     ('#d7301f', (-0.5, 4.5))
+
+    In degrees (the array needs a CRS): axes in longitude and latitude, shown in the hover:
+
+    >>> import odc.geo.xr
+    >>> from odc.geo.geobox import GeoBox
+    >>> grid = GeoBox.from_bbox((353010, 4283910, 353100, 4284000), "EPSG:32611", resolution=30)
+    >>> codes = odc.geo.xr.xr_zeros(grid, dtype="uint8") + 4  # water on both dates
+    >>> plot = change(codes, title="1988 -> 2017", degrees=True)
+    >>> [d.name for d in plot.kdims], plot.opts["xlabel"], plot.opts["hover_tooltips"][0]
+    (['longitude', 'latitude'], 'longitude (°)', ('longitude (°)', '$x{0.0000}'))
     """
     _hvplot()
 
@@ -289,8 +418,12 @@ def change(da: xr.DataArray, title: str = "", **kwargs: Any) -> Any:
         "colorbar": True,
         "title": title,
     }
+    shown = da.astype("float32")
+    if degrees:
+        shown = to_lonlat(shown)
+        opts.update(degree_opts(shown))
     opts.update(kwargs)
-    return da.astype("float32").hvplot.image(**opts)
+    return shown.hvplot.image(**opts)
 
 
 def save_change_png(change_da: xr.DataArray, path: str | os.PathLike[str], title: str = "") -> Path:
