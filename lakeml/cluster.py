@@ -165,7 +165,7 @@ def _embed_rows(x: np.ndarray, rhs: np.ndarray, weights: np.ndarray) -> np.ndarr
             np.exp(k, out=k)
             v[far] = k @ weights
             norm2[far] = (v[far] * v[far]).sum(axis=1)
-            unreached = int((~(norm2 > _TINY)).sum())
+            unreached = int((~(norm2 > 0)).sum())  # exactly 0: no direction to normalise
             if unreached:
                 raise ValueError(_UNREACHED.format(n=unreached))
         v /= np.sqrt(norm2)[:, None]
