@@ -12,11 +12,10 @@ rows are dropped for dask-ml, which cannot take NaN, and kept for lakeml, which 
   DataArray chunked like ``lakeml.reshape.to_samples`` makes it (one chunk per band).
 - floor: the same maths as lakeml, in plain in-memory numpy float32, no dask
   (:func:`nystrom_floor`): the same landmarks, rbf kernel and gamma, the SVD of the landmarks'
-  kernel, the embedding of every row (the ``n x 100`` kernel held in memory once, not
-  streamed twice), row-normalised, scikit-learn k-means on the same subsample, every row
-  assigned to its nearest centre. numpy's BLAS uses its own threads. What the maths costs
-  without a scheduler: ``lakeml_s / floor_s`` is lakeml's overhead over it (or its gain from
-  dask's parallel blocks).
+  kernel, the embedding of every row, streamed in the same 8192-row slices and spread over a
+  plain thread pool (every CPU), row-normalised, scikit-learn k-means on the same subsample,
+  every row assigned to its nearest centre. What the maths costs without a scheduler:
+  ``lakeml_s / floor_s`` is lakeml's overhead over it (near 1: none measurable).
 
 Each timed run (fit + labels, wall clock, input already in memory, after a small untimed
 warm-up fit) happens in its own subprocess under a ``distributed.Client(processes=False)`` (the
@@ -51,6 +50,7 @@ import sys
 import tempfile
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,8 @@ SEED_PARAMS = {
 }
 """The original notebook's dask-ml ``SpectralClustering`` (default ``n_components=100``)."""
 
+FLOOR_ROWS = 8192
+"""Rows per kernel slice in the floor (lakeml.cluster's own slice, ``_STEP``)."""
 SYNTH_SHAPE = (1128, 950)
 SYNTH_BANDS = ("coastal", "blue", "green", "red", "nir08", "swir16", "swir22", "lwir11")
 # Mean surface reflectance (and lwir11 kelvin) per class, Landsat 8 order; water and "land"
@@ -245,6 +247,7 @@ def nystrom_floor(
     *,
     n_init: int = 10,
     kmeans_samples: int = 50_000,
+    threads: int | None = None,
 ) -> np.ndarray:
     """``lakeml.cluster.spectral_clustering``'s maths in plain in-memory numpy: the floor.
 
@@ -255,8 +258,14 @@ def nystrom_floor(
     float64, ``W = d1 U[:, :k] / sqrt(S[:k])``, the embedding ``K(x, L) @ W`` row-normalised
     (rows whose kernel underflows recomputed with it rescaled), k-means (scikit-learn,
     ``n_init`` restarts, the same seed) on the subsample and every row assigned to its nearest
-    centre. The difference: the ``n x n_components`` float32 kernel is computed once and held
-    in memory (``n x 400`` bytes for 100 landmarks), with numpy's threads and no dask.
+    centre. The kernel is streamed in ``FLOOR_ROWS``-row slices, twice (the degrees, then the
+    embedding), as lakeml streams it, so both do the same arithmetic in the same cache-sized
+    pieces. The difference: no dask. The slices go to a plain thread pool of ``threads``
+    (default: every CPU), straight from the in-memory array: no task graph, no scheduler, no
+    blocks. It is the same arithmetic without dask, not a proven lower bound: a ratio near 1
+    says dask's scheduling costs lakeml nothing measurable. (A first floor held the whole
+    ``n x 100`` kernel in memory instead: 400 MB for a million rows, memory-bound, 4.3 s
+    against lakeml's 1.9 s in one run, so it was no floor.)
 
     Returns int32 labels, -1 on rows with a non-finite value.
     """
@@ -279,21 +288,42 @@ def nystrom_floor(
     L = Xv[keep]
     g = float(1.0 / X.shape[1] if gamma is None else gamma)
 
-    # the kernel, n_valid x m float32: -g |x - l|^2 = 2g x.l - g |x|^2 - g |l|^2, exp in place
-    K = Xv @ (2 * g * L.astype(np.float64).T).astype(np.float32)
-    K -= (g * np.einsum("ij,ij->i", Xv, Xv))[:, None]
-    K -= (g * (L.astype(np.float64) ** 2).sum(axis=1)).astype(np.float32)[None, :]
-    np.exp(K, out=K)
-    degree = K.sum(axis=0, dtype=np.float64)
-
+    # the kernel in slices of FLOOR_ROWS x m float32 (-g |x - l|^2 = 2g x.l - g |x|^2 - g |l|^2,
+    # exp in place), streamed twice as lakeml does (degrees, then the embedding), by a pool of
+    # ``threads`` Python threads (numpy releases the interpreter lock): no graph, no scheduler
+    # one product gives the exponent: [x, |x|^2, 1] @ [2g L^T; -g; -g |l|^2]
     l64 = L.astype(np.float64)
-    A = np.exp(-g * ((l64[:, None, :] - l64[None, :, :]) ** 2).sum(-1))
-    d1 = 1.0 / np.sqrt(degree)
-    U, S, _ = svd(d1[:, None] * A * d1[None, :])
-    W = (d1[:, None] * U[:, :n_clusters] / np.sqrt(S[:n_clusters])[None, :]).astype(np.float32)
+    rhs = np.vstack([2 * g * l64.T, np.full((1, len(L)), -g), -g * (l64 * l64).sum(1)[None, :]])
+    rhs = rhs.astype(np.float32)
+    starts = range(0, n_valid, FLOOR_ROWS)
 
-    V = K @ W
-    del K
+    def kernel(start: int) -> np.ndarray:
+        xb = Xv[start : start + FLOOR_ROWS]
+        aug = np.empty((len(xb), xb.shape[1] + 2), dtype=np.float32)
+        aug[:, :-2] = xb
+        np.einsum("ij,ij->i", xb, xb, out=aug[:, -2])
+        aug[:, -1] = 1.0
+        k = aug @ rhs
+        np.exp(k, out=k)
+        return k
+
+    def degree_part(start: int) -> np.ndarray:
+        k = kernel(start)
+        return (np.ones(len(k), dtype=np.float32) @ k).astype(np.float64)
+
+    V = np.empty((n_valid, n_clusters), dtype=np.float32)
+    with ThreadPoolExecutor(threads or os.cpu_count() or 1) as pool:
+        degree = np.sum(list(pool.map(degree_part, starts)), axis=0)
+
+        A = np.exp(-g * ((l64[:, None, :] - l64[None, :, :]) ** 2).sum(-1))
+        d1 = 1.0 / np.sqrt(degree)
+        U, S, _ = svd(d1[:, None] * A * d1[None, :])
+        W = (d1[:, None] * U[:, :n_clusters] / np.sqrt(S[:n_clusters])[None, :]).astype(np.float32)
+
+        def embed(start: int) -> None:
+            V[start : start + FLOOR_ROWS] = kernel(start) @ W
+
+        list(pool.map(embed, starts))
     norm2 = (V * V).sum(axis=1)
     far = ~(norm2 > 1e-30)  # the kernel ~0 to every landmark: rescale it per row
     if far.any():

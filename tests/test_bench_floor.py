@@ -51,3 +51,14 @@ def test_floor_subsamples_kmeans_like_lakeml():
     lakeml = spectral_clustering(xr.DataArray(X, dims=("sample", "band")), kmeans_samples=500)
     assert (floor[ok] >= 0).all()
     assert adjusted_rand_score(lakeml.values[ok], floor[ok]) > 0.9
+
+
+def test_floor_streams_the_kernel_in_lakemls_slices():
+    from benchmarks.bench_cluster import FLOOR_ROWS
+    from lakeml import cluster
+
+    assert FLOOR_ROWS == cluster._STEP
+    X, _ = separated_blobs(n=3 * FLOOR_ROWS + 5)  # several slices and a short last one
+    one = nystrom_floor(X, threads=1)
+    two = nystrom_floor(X, threads=2)
+    assert np.array_equal(one, two)  # the slices' order does not change the answer
