@@ -358,8 +358,11 @@ def test_wofs_without_the_full_collection_gives_gas_classes_on_real_pixels():
 
     stack = _canberra_stack()  # the real crop, reflectance x 10000 as WOfS reads it
     expected = ga_classify(stack).values
+    import wofs.classifier
+
     quiet = R.wofs_classifier()
-    assert quiet is not ga_classify  # wofs 1.6.8 still calls gc.collect() in its tree
+    calls_gc = "gc" in wofs.classifier._classify.__code__.co_names  # wofs 1.6.8 does
+    assert (quiet is not ga_classify) == calls_gc  # GA's own function once it stops
     full_collections = []
 
     def count(phase, info):
@@ -380,6 +383,8 @@ def test_wofs_without_the_full_collection_gives_gas_classes_on_real_pixels():
     np.testing.assert_array_equal(got_lazy, expected)
     classes = Counter(expected.ravel().tolist())
     assert set(classes) == {0, 128} and 0.04 < classes[128] / expected.size < 0.1
+    if not calls_gc:
+        return
     # and GA's own call does run a full collection, the one lakeml leaves out
     gc.disable()
     gc.callbacks.append(count)
