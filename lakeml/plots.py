@@ -350,20 +350,8 @@ def labels(da: xr.DataArray, title: str = "", degrees: bool = False, **kwargs: A
     >>> plot.opts["cmap"], int(np.isnan(plot.dimension_values("value")).sum())
     ('Category10', 1)
     """
-    _hvplot()
-
-    shown = da.where(da >= 0)
-    opts = {
-        **MAP_OPTS,
-        "cmap": "Category10",
-        "colorbar": True,
-        "title": title,
-    }
-    if degrees:
-        shown = to_lonlat(shown)
-        opts.update(degree_opts(shown))
-    opts.update(kwargs)
-    return shown.hvplot.image(**opts)
+    opts = {"cmap": "Category10", "colorbar": True, **kwargs}
+    return image(da.where(da >= 0), title, degrees=degrees, **opts)
 
 
 def change(da: xr.DataArray, title: str = "", degrees: bool = False, **kwargs: Any) -> Any:
@@ -408,22 +396,9 @@ def change(da: xr.DataArray, title: str = "", degrees: bool = False, **kwargs: A
     >>> [d.name for d in plot.kdims], plot.opts["xlabel"], plot.opts["hover_tooltips"][0]
     (['longitude', 'latitude'], 'longitude (°)', ('longitude (°)', '$x{0.0000}'))
     """
-    _hvplot()
-
     cmap = [CHANGE_COLORS[k] for k in sorted(CHANGE_COLORS)]
-    opts = {
-        **MAP_OPTS,
-        "cmap": cmap,
-        "clim": (-0.5, 4.5),
-        "colorbar": True,
-        "title": title,
-    }
-    shown = da.astype("float32")
-    if degrees:
-        shown = to_lonlat(shown)
-        opts.update(degree_opts(shown))
-    opts.update(kwargs)
-    return shown.hvplot.image(**opts)
+    opts = {"cmap": cmap, "clim": (-0.5, 4.5), "colorbar": True, **kwargs}
+    return image(da.astype("float32"), title, degrees=degrees, **opts)
 
 
 def save_change_png(change_da: xr.DataArray, path: str | os.PathLike[str], title: str = "") -> Path:
