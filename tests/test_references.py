@@ -315,12 +315,21 @@ CANBERRA = (
 )
 
 
-def test_real_canberra_references_agree_with_the_usgs_water_bit():
+def _canberra_read(layers: list[str]) -> list[np.ndarray]:
+    """The crop's ESPA layers (``sr_band2`` ... ``sr_band7``, ``pixel_qa``) as arrays."""
     import rasterio
 
-    prefix = "LC08_L1TP_091084_20190205_20190221_01_T1"
-    dn = [rasterio.open(CANBERRA / f"{prefix}_sr_band{i}.tif").read(1) for i in range(2, 8)]
-    qa = rasterio.open(CANBERRA / f"{prefix}_pixel_qa.tif").read(1).astype("uint16")
+    prefix = CANBERRA / "LC08_L1TP_091084_20190205_20190221_01_T1"
+    out = []
+    for layer in layers:
+        with rasterio.open(f"{prefix}_{layer}.tif") as src:
+            out.append(src.read(1))
+    return out
+
+
+def test_real_canberra_references_agree_with_the_usgs_water_bit():
+    *dn, qa = _canberra_read([*(f"sr_band{i}" for i in range(2, 8)), "pixel_qa"])
+    qa = qa.astype("uint16")
     # Collection 1 pixel_qa: 0 fill, 2 water, 3 cloud shadow, 5 cloud
     valid = np.all([d != -9999 for d in dn], axis=0) & (qa & 0b101001 == 0)
     ds = xr.Dataset(
@@ -338,11 +347,8 @@ def test_real_canberra_references_agree_with_the_usgs_water_bit():
 
 
 def _canberra_stack() -> xr.DataArray:
-    import rasterio
-
-    prefix = "LC08_L1TP_091084_20190205_20190221_01_T1"
-    dn = [rasterio.open(CANBERRA / f"{prefix}_sr_band{i}.tif").read(1) for i in range(2, 8)]
-    data = np.where(np.array(dn) == -9999, np.nan, np.array(dn, "float32"))
+    dn = np.array(_canberra_read([f"sr_band{i}" for i in range(2, 8)]))
+    data = np.where(dn == -9999, np.nan, dn.astype("float32"))
     ny, nx = data.shape[1:]
     return xr.DataArray(
         data, dims=("band", "y", "x"), coords={"y": np.arange(ny), "x": np.arange(nx)}
