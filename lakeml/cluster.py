@@ -18,7 +18,10 @@ large blocks instead of building the ``n_components x n`` kernel matrix:
    exactly, so they are not computed (dask-ml's ``d2``, built through ``pinv(A)``, can even turn
    negative and give NaN rows). For the same reason a row whose kernel underflows to ~0 for
    every landmark (a far outlier) is recomputed with the kernel rescaled by
-   ``exp(gamma * min |x - l|^2)``: a finite embedding instead of 0 / 0.
+   ``exp(gamma * min |x - l|^2)``: a finite embedding instead of 0 / 0. A row whose embedding
+   is still below :data:`RESOLVED` of its kernel's weight (it sits near landmarks the first
+   ``n_clusters`` eigenvectors do not reach: too large a gamma) has a direction set by
+   rounding alone, different on every CPU: that is a clear ``ValueError``.
 5. k-means (scikit-learn, k-means++, ``n_init`` restarts) on the embedding of a seeded random
    subsample of the valid rows; pass 2, one task per block, embeds every row and assigns it to
    the nearest centre.
@@ -61,11 +64,16 @@ KMEANS_SAMPLES = 50_000
 _STEP = 8192
 """Rows per slice inside a block: keeps each ``rows x n_components`` kernel slice in cache."""
 
-_TINY = 1e-30
-"""Squared embedding norms below this (float32) are recomputed with a rescaled kernel."""
+RESOLVED = 1e-12
+"""Smallest embedding norm, relative to ``max_j |W_j| * sum_j k_j`` (the size of the row's
+kernel-weighted landmark weights), whose direction is taken as the data's: the float64 SVD
+leaves eigenvector entries of about 1e-16 of the largest where the eigenvectors do not reach
+(seen 4e-16 on two moons at gamma 100), so below 1e-12 a row's direction is within a few
+thousand roundings of noise, and which label it gets would depend on the CPU's BLAS kernels."""
 
 _UNREACHED = (
-    "{n} samples have a zero spectral embedding: gamma is so large that the landmarks' "
+    "{n} samples have a spectral embedding too small to have a direction (below "
+    "lakeml.cluster.RESOLVED of their kernel's weight): gamma is so large that the landmarks' "
     "kernel falls apart into more than n_clusters unconnected groups, and the first "
     "n_clusters eigenvectors do not reach the landmarks near these samples: use a smaller "
     "gamma (default 1 / n_features), more n_components or more clusters"
@@ -150,24 +158,34 @@ def _degree_block(x: np.ndarray, rhs: np.ndarray) -> np.ndarray:
 
 
 def _embed_rows(x: np.ndarray, rhs: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Row-normalised spectral embedding of finite rows ``x`` (float32, ``rows x k``)."""
+    """Row-normalised spectral embedding of finite rows ``x`` (float32, ``rows x k``).
+
+    Rows whose float32 embedding is small (``|v| <= RESOLVED * max|W_j| * m``, the most a
+    kernel of ``m`` landmarks can weigh) are redone in float64 with the kernel rescaled to
+    a maximum of 1 (a positive factor per row, which the normalisation cancels), then tested
+    against :data:`RESOLVED` with their own kernel's sum.
+    """
     out = np.empty((len(x), weights.shape[1]), dtype=np.float32)
+    w_max = float(np.sqrt((weights.astype(np.float64) ** 2).sum(axis=1)).max())
+    small2 = (RESOLVED * w_max * len(rhs.T)) ** 2
     for start in range(0, len(x), _STEP):
         xs = x[start : start + _STEP]
         k = _neg_scaled_sqdist(xs, rhs)
         np.exp(k, out=k)
         v = k @ weights
         norm2 = (v * v).sum(axis=1)
-        far = ~(norm2 > _TINY)  # kernel ~0 to every landmark: redo with a per-row factor
-        if far.any():
-            k = _neg_scaled_sqdist(xs[far], rhs)
-            k -= k.max(axis=1, keepdims=True)  # a positive factor per row: cancels below
-            np.exp(k, out=k)
-            v[far] = k @ weights
-            norm2[far] = (v[far] * v[far]).sum(axis=1)
-            unreached = int((~(norm2 > 0)).sum())  # exactly 0: no direction to normalise
+        small = ~(norm2 > small2)  # float32 may underflow here: redo these in float64
+        if small.any():
+            k64 = _neg_scaled_sqdist(xs[small], rhs).astype(np.float64)
+            k64 -= k64.max(axis=1, keepdims=True)
+            np.exp(k64, out=k64)
+            v64 = k64 @ weights.astype(np.float64)
+            norm64 = np.sqrt((v64 * v64).sum(axis=1))
+            unreached = int((~(norm64 > RESOLVED * w_max * k64.sum(axis=1))).sum())
             if unreached:
                 raise ValueError(_UNREACHED.format(n=unreached))
+            v[small] = v64 / norm64[:, None]
+            norm2[small] = 1.0
         v /= np.sqrt(norm2)[:, None]
         out[start : start + len(v)] = v
     return out

@@ -14,7 +14,13 @@ from scipy.linalg import pinv, svd
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-from lakeml.cluster import fit_nystrom, nystrom_embedding, spectral_clustering
+from lakeml.cluster import (
+    _embed_rows,
+    _kernel_rhs,
+    fit_nystrom,
+    nystrom_embedding,
+    spectral_clustering,
+)
 
 DASK_ML_PARAMS = {"n_clusters": 4, "random_state": 0, "gamma": None}
 
@@ -151,18 +157,41 @@ def test_far_outlier_gets_a_label():
 
 
 def test_an_extreme_gamma_is_a_clear_error_not_infinities():
-    """Two moons at gamma 200: the landmarks' graph falls apart into many pieces and two
-    eigenvectors miss most samples (their embedding is exactly 0); before, the row
-    normalisation divided by zero and k-means failed on infinities."""
+    """Two moons at gamma 200: the landmarks' graph falls apart into many pieces and the two
+    eigenvectors miss most samples. Their embedding is rounding noise, from 1e-20 to 1e-13 of
+    the landmark weights depending on the CPU's BLAS (exactly 0 on some, tiny but not 0 on
+    others): a clear error on any machine, never labels drawn from noise."""
     from sklearn.datasets import make_moons
 
     X, y = make_moons(600, noise=0.05, random_state=0)
     X[y == 1, 1] -= 0.3
     samples = as_samples(X.astype(np.float32))
-    with pytest.raises(ValueError, match="samples have a zero spectral embedding: gamma is so"):
+    with pytest.raises(ValueError, match="samples have a spectral embedding too small to have"):
         spectral_clustering(samples, n_clusters=2, gamma=200.0, random_state=0).compute()
     ok = spectral_clustering(samples, n_clusters=2, gamma=20.0, random_state=0).values
     assert adjusted_rand_score(y, ok) == 1.0  # the moons, separated (03's picture)
+
+
+def test_embedding_resolution_is_relative_not_exact_zero():
+    """The test for an unresolved row does not depend on an exact 0: rounding noise (1e-20 of
+    the largest weight, as another BLAS leaves it) raises like 0 does, while a small but
+    resolved row (1e-9 of the weights, the kernel underflowing in float32) gets its true
+    direction, unit length."""
+    landmarks = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 0.0]], np.float32)
+    rhs = _kernel_rhs(landmarks, gamma=1.0)
+    near_third = np.array([[10.0, 0.1]], np.float32)  # kernel ~1 to landmark 3 only
+    for noise in (0.0, 1e-20, -3e-21):
+        weights = np.array([[1.0, 0.5], [0.5, 1.0], [noise, noise]], np.float32)
+        with pytest.raises(ValueError, match="too small to have a direction"):
+            _embed_rows(near_third, rhs, weights)
+    weights = np.array([[1.0, 0.5], [0.5, 1.0], [3e-9, -4e-9]], np.float32)
+    emb = _embed_rows(near_third, rhs, weights)
+    np.testing.assert_allclose(emb, [[0.6, -0.8]], rtol=1e-5)
+    # a far outlier (every kernel underflows in float32) keeps its direction too
+    far = np.array([[-60.0, 0.0]], np.float32)
+    np.testing.assert_allclose(
+        _embed_rows(far, rhs, weights), [[1, 0.5] / np.sqrt(1.25)], rtol=1e-5
+    )
 
 
 def test_bad_input_raises_clear_value_errors():
