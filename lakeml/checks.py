@@ -47,6 +47,21 @@ class BadInput(ValueError):
     """
 
 
+class UnusableData(ValueError):
+    """The data, not the call, cannot give an answer.
+
+    Every pixel masked, no spectral structure left to cluster or split, the lake point not
+    on water in this scene. A long series may skip a scene for it (status ``failed``, the
+    message as its note) and a mixed cluster may stay whole; any other ``ValueError`` is a
+    bug and is raised.
+
+    Examples
+    --------
+    >>> issubclass(UnusableData, ValueError), issubclass(UnusableData, BadInput)
+    (True, False)
+    """
+
+
 def check_choice(value: T, choices: Collection[T], what: str) -> T:
     """Check that ``value`` is one of ``choices``.
 

@@ -53,7 +53,7 @@ from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
-from lakeml.checks import check_n_clusters
+from lakeml.checks import UnusableData, check_n_clusters
 
 CHUNK_ROWS = 262_144
 """Target rows per dask block: few large blocks keep the scheduler's overhead negligible."""
@@ -163,7 +163,7 @@ def _embed_rows(x: np.ndarray, rhs: np.ndarray, weights: np.ndarray) -> np.ndarr
     Rows whose float32 embedding is small (``|v| <= RESOLVED * max|W_j| * m``, the most a
     kernel of ``m`` landmarks can weigh) are redone in float64 with the kernel rescaled to
     a maximum of 1 (a positive factor per row, which the normalisation cancels), then tested
-    against :data:`RESOLVED` with their own kernel's sum.
+    against :data:`RESOLVED` with their own kernel's sum: a row below it is NaN.
     """
     out = np.empty((len(x), weights.shape[1]), dtype=np.float32)
     w_max = float(np.sqrt((weights.astype(np.float64) ** 2).sum(axis=1)).max())
@@ -181,10 +181,10 @@ def _embed_rows(x: np.ndarray, rhs: np.ndarray, weights: np.ndarray) -> np.ndarr
             np.exp(k64, out=k64)
             v64 = k64 @ weights.astype(np.float64)
             norm64 = np.sqrt((v64 * v64).sum(axis=1))
-            unreached = int((~(norm64 > RESOLVED * w_max * k64.sum(axis=1))).sum())
-            if unreached:
-                raise ValueError(_UNREACHED.format(n=unreached))
-            v[small] = v64 / norm64[:, None]
+            resolved = norm64 > RESOLVED * w_max * k64.sum(axis=1)
+            emb64 = np.full_like(v64, np.nan)
+            emb64[resolved] = v64[resolved] / norm64[resolved, None]
+            v[small] = emb64
             norm2[small] = 1.0
         v /= np.sqrt(norm2)[:, None]
         out[start : start + len(v)] = v
@@ -195,18 +195,36 @@ def _embed_block(x: np.ndarray, rhs: np.ndarray, weights: np.ndarray) -> np.ndar
     ok = _valid_rows(x)
     out = np.full((len(x), weights.shape[1]), np.nan, dtype=np.float32)
     out[ok] = _embed_rows(x[ok], rhs, weights)
+    unresolved = int(np.isnan(out[ok, 0]).sum())
+    if unresolved:  # the lazy embedding can only say so when it is computed
+        raise UnusableData(_UNREACHED.format(n=unresolved))
     return out
 
 
+_UNRESOLVED = -2
+"""Label of a valid row with no resolved embedding: :func:`spectral_clustering` counts these
+after the graph has run and raises, so no worker logs a traceback for it."""
+
+
 def _label_block(
-    x: np.ndarray, rhs: np.ndarray, weights: np.ndarray, centres: np.ndarray
+    x: np.ndarray, rhs: np.ndarray, weights: np.ndarray, centres: np.ndarray | None
 ) -> np.ndarray:
     ok = _valid_rows(x)
     if ok.all():
-        return _nearest(_embed_rows(x, rhs, weights), centres)
+        return _nearest_or_unresolved(_embed_rows(x, rhs, weights), centres)
     labels = np.full(len(x), -1, dtype=np.int32)
     if ok.any():
-        labels[ok] = _nearest(_embed_rows(x[ok], rhs, weights), centres)
+        labels[ok] = _nearest_or_unresolved(_embed_rows(x[ok], rhs, weights), centres)
+    return labels
+
+
+def _nearest_or_unresolved(emb: np.ndarray, centres: np.ndarray | None) -> np.ndarray:
+    lost = np.isnan(emb[:, 0])
+    if centres is not None and not lost.any():
+        return _nearest(emb, centres)
+    labels = np.full(len(emb), _UNRESOLVED, dtype=np.int32)
+    if centres is not None:
+        labels[~lost] = _nearest(emb[~lost], centres)
     return labels
 
 
@@ -261,9 +279,9 @@ def _draw(
     """
     n_valid = int(valid.sum())
     if n_valid == 0:
-        raise ValueError("every sample is masked (NaN): there is nothing to cluster")
+        raise UnusableData("every sample is masked (NaN): there is nothing to cluster")
     if n_valid < n_components:
-        raise ValueError(
+        raise UnusableData(
             f"only {n_valid} valid (non-NaN) samples for n_components={n_components} landmarks: "
             "pass a smaller n_components"
         )
@@ -303,7 +321,7 @@ def _solve(
     U, S, _ = svd(A2)
     top = S[:n_clusters]
     if not np.all(top > np.finfo(np.float64).eps * S[0] * len(S)):
-        raise ValueError(
+        raise UnusableData(
             f"the landmarks' kernel has fewer than n_clusters={n_clusters} non-zero eigenvalues "
             "(many identical landmark rows, or an extreme gamma): use more n_components, "
             "another gamma or fewer clusters"
@@ -329,14 +347,22 @@ def _model_task(
         return model, None
     rows = np.concatenate([p[1] for p in picks]).astype(np.float32)
     emb = _embed_rows(rows, _kernel_rhs(landmarks, gamma), weights)
-    # One OpenMP thread (a per-thread setting): this task runs alone, and k-means on a few
-    # thousand 4-D rows gains nothing from threads that spin on a busy machine.
+    emb = emb[~np.isnan(emb[:, 0])]  # unresolved rows: labelled _UNRESOLVED, then raised
+    if len(emb) < n_clusters:
+        return model, None
+    # One OpenMP thread (OpenMP's thread count is per calling thread, so nothing outside this
+    # task changes): k-means on a few thousand 4-D rows gains nothing from threads that spin
+    # on a busy machine. Elkan's k-means, not Lloyd's: scikit-learn wraps Lloyd's in a
+    # process-wide BLAS limit whose restore races when years run in threads (it left the
+    # process with 1 BLAS thread); the two give the same centres.
     with threadpool_limits(limits=1, user_api="openmp"):
-        km = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=info["seed"]).fit(emb)
+        km = KMeans(
+            n_clusters=n_clusters, n_init=n_init, random_state=info["seed"], algorithm="elkan"
+        ).fit(emb)
     return model, km.cluster_centers_.astype(np.float32)
 
 
-def _labels_task(x: np.ndarray, fitted: tuple[NystromModel, np.ndarray]) -> np.ndarray:
+def _labels_task(x: np.ndarray, fitted: tuple[NystromModel, np.ndarray | None]) -> np.ndarray:
     model, centres = fitted
     return _label_block(x, _kernel_rhs(model.landmarks, model.gamma), model.weights, centres)
 
@@ -451,8 +477,10 @@ def fit_nystrom(
     Raises
     ------
     ValueError
-        If ``X`` is not a non-empty 2-D array of real numbers, a parameter is out of range,
-        or fewer than ``n_components`` rows are valid.
+        If ``X`` is not a non-empty 2-D array of real numbers or a parameter is out of range.
+    lakeml.checks.UnusableData
+        (a ``ValueError``) Every row is masked, fewer than ``n_components`` rows are valid,
+        or the landmarks' kernel has fewer than ``n_clusters`` non-zero eigenvalues.
 
     Examples
     --------
@@ -462,10 +490,9 @@ def fit_nystrom(
     ((50, 2), (50,), 1000)
     """
     _check_params(n_clusters, n_components, gamma)
-    with threadpool_limits(limits=1, user_api="blas"):
-        Xp, valid = _prepare(X, chunk_rows)
-        fitted, _ = _fit_graph(Xp, valid, n_clusters, n_components, gamma, random_state)
-        return fitted.compute()[0]
+    Xp, valid = _prepare(X, chunk_rows)
+    fitted, _ = _fit_graph(Xp, valid, n_clusters, n_components, gamma, random_state)
+    return fitted.compute()[0]
 
 
 def nystrom_embedding(
@@ -517,8 +544,7 @@ def nystrom_embedding(
     ((1000, 2), True, True)
     """
     _check_params(n_clusters, n_components, gamma)
-    with threadpool_limits(limits=1, user_api="blas"):
-        Xp, valid = _prepare(X, chunk_rows)
+    Xp, valid = _prepare(X, chunk_rows)
     fitted, blocks = _fit_graph(Xp, valid, n_clusters, n_components, gamma, random_state)
     return _per_block(_embedding_task, fitted, blocks, Xp, n_clusters, np.float32)
 
@@ -576,8 +602,11 @@ def spectral_clustering(
     Raises
     ------
     ValueError
-        Not 2-D, n_clusters < 2, n_components < n_clusters, every row masked, or fewer valid
-        rows than ``n_components``.
+        Not 2-D, n_clusters < 2, n_components < n_clusters, or another parameter out of range.
+    lakeml.checks.UnusableData
+        (a ``ValueError``) Every row masked, fewer valid rows than ``n_components``, or no
+        spectral structure for ``n_clusters`` clusters (identical rows, or so large a gamma
+        that samples have no resolved embedding).
 
     Examples
     --------
@@ -608,15 +637,15 @@ def spectral_clustering(
         raise ValueError(f"n_init must be >= 1, got {n_init}")
 
     data = samples.transpose(sample_dim, feature_dim).data
-    # One BLAS thread while dask runs blocks in parallel: nested thread pools on few cores
-    # make timings erratic (OpenBLAS threads spinning). Restored on exit.
-    with threadpool_limits(limits=1, user_api="blas"):
-        X, valid = _prepare(data, chunk_rows)
-        fitted, blocks = _fit_graph(
-            X, valid, n_clusters, n_components, gamma, random_state, n_init, kmeans_samples
-        )
-        labels = _per_block(_labels_task, fitted, blocks, X, None, np.int32)
-        labels, (model, _) = dask.compute(labels, fitted)
+    X, valid = _prepare(data, chunk_rows)
+    fitted, blocks = _fit_graph(
+        X, valid, n_clusters, n_components, gamma, random_state, n_init, kmeans_samples
+    )
+    labels = _per_block(_labels_task, fitted, blocks, X, None, np.int32)
+    labels, (model, _) = dask.compute(labels, fitted)
+    unresolved = int(np.count_nonzero(labels == _UNRESOLVED))
+    if unresolved:
+        raise UnusableData(_UNREACHED.format(n=unresolved))
 
     out = samples.isel({feature_dim: 0}, drop=True).copy(data=labels)
     out.attrs = {

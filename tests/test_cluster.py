@@ -174,24 +174,39 @@ def test_an_extreme_gamma_is_a_clear_error_not_infinities():
 
 def test_embedding_resolution_is_relative_not_exact_zero():
     """The test for an unresolved row does not depend on an exact 0: rounding noise (1e-20 of
-    the largest weight, as another BLAS leaves it) raises like 0 does, while a small but
-    resolved row (1e-9 of the weights, the kernel underflowing in float32) gets its true
-    direction, unit length."""
+    the largest weight, as another BLAS leaves it) is unresolved (NaN) like 0 is, while a
+    small but resolved row (1e-9 of the weights, the kernel underflowing in float32) gets
+    its true direction, unit length."""
     landmarks = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 0.0]], np.float32)
     rhs = _kernel_rhs(landmarks, gamma=1.0)
-    near_third = np.array([[10.0, 0.1]], np.float32)  # kernel ~1 to landmark 3 only
+    near_third = np.array([[10.0, 0.1], [0.1, 0.0]], np.float32)  # kernel ~1 to 3, to 1
     for noise in (0.0, 1e-20, -3e-21):
         weights = np.array([[1.0, 0.5], [0.5, 1.0], [noise, noise]], np.float32)
-        with pytest.raises(ValueError, match="too small to have a direction"):
-            _embed_rows(near_third, rhs, weights)
+        emb = _embed_rows(near_third, rhs, weights)
+        assert np.isnan(emb[0]).all() and np.isfinite(emb[1]).all()
     weights = np.array([[1.0, 0.5], [0.5, 1.0], [3e-9, -4e-9]], np.float32)
-    emb = _embed_rows(near_third, rhs, weights)
+    emb = _embed_rows(near_third[:1], rhs, weights)
     np.testing.assert_allclose(emb, [[0.6, -0.8]], rtol=1e-5)
     # a far outlier (every kernel underflows in float32) keeps its direction too
     far = np.array([[-60.0, 0.0]], np.float32)
     np.testing.assert_allclose(
         _embed_rows(far, rhs, weights), [[1, 0.5] / np.sqrt(1.25)], rtol=1e-5
     )
+
+
+def test_an_extreme_gamma_is_raised_by_the_caller_not_logged_by_a_worker(caplog):
+    """Under a Client, the refusal is raised where spectral_clustering was called; no worker
+    task fails, so no 'Compute Failed' traceback reaches a notebook's stderr."""
+    from distributed import Client
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(600, noise=0.05, random_state=0)
+    X[y == 1, 1] -= 0.3
+    samples = as_samples(X.astype(np.float32))
+    with Client(processes=False, dashboard_address=":0"), caplog.at_level(logging.WARNING):
+        with pytest.raises(ValueError, match="too small to have a direction"):
+            spectral_clustering(samples, n_clusters=2, gamma=200.0, random_state=0)
+    assert not [r for r in caplog.records if "Compute Failed" in r.getMessage()]
 
 
 def test_bad_input_raises_clear_value_errors():
@@ -249,3 +264,26 @@ def test_same_results_under_a_process_cluster(process_cluster):
     gc.collect()
     assert np.array_equal(expected.values, got.values)
     np.testing.assert_allclose(emb.compute(), expected_emb, atol=1e-6)
+
+
+def test_clustering_in_threads_leaves_the_process_blas_threads_alone():
+    """Years run in threads (timeseries, a Client(processes=False)): before, each call set a
+    process-wide BLAS limit of 1 and restored it on exit, and overlapping calls left the
+    process with 1 BLAS thread for good. Now nothing process-wide is changed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    X, _ = blobs(n=20_000)
+    with dask.config.set(scheduler="threads"), ThreadPoolExecutor(2) as pool:
+        runs = [
+            pool.submit(spectral_clustering, as_samples(X[: 8000 + 997 * s]), random_state=s)
+            for s in range(16)
+        ]
+        labels = [r.result().values for r in runs]
+    assert all((lab >= 0).sum() == np.isfinite(X[: len(lab)]).all(1).sum() for lab in labels)
+    assert blas_threads() == before
