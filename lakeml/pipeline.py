@@ -18,7 +18,7 @@ import pystac
 import xarray as xr
 
 from lakeml.checks import (
-    BadInput,
+    UnusableData,
     bbox_contains,
     check_n_clusters,
     check_resolution,
@@ -34,11 +34,13 @@ from lakeml.references import DSWE_BANDS, agreement, references
 from lakeml.reshape import from_samples, standardize, to_samples
 from lakeml.search import WALKER_LAKE_CENTRE, open_catalog, search
 from lakeml.water import (
+    MIN_OBSERVED,
     START_CLUSTERS,
     TOLERANCE,
     area_km2,
     change_areas,
     change_map,
+    change_observed,
     check_lake_point,
     cluster_table,
     iou,
@@ -172,7 +174,7 @@ def classify_scene(
         item, bbox, bands=load_bands, geobox=geobox, resolution=resolution, cache=cache
     ).compute()
     if not bool(ds.valid.any()):
-        raise BadInput(
+        raise UnusableData(
             f"every pixel of {item.id} over the bbox is masked (fill, cloud or shadow); "
             "pick another scene or a lower cloud cover limit"
         )
@@ -300,6 +302,45 @@ def _scene_summary(scene: xr.Dataset) -> dict[str, Any]:
     return out
 
 
+def change_summary(
+    before: xr.Dataset, after: xr.Dataset, codes: xr.DataArray | None = None
+) -> dict[str, Any]:
+    """Summarise the change between two classified scenes (:func:`classify_scene`).
+
+    Lost, gained and their difference are measured on the pixels observed on both dates
+    only, so cloud over the lake on one date is not counted as water lost (each scene's own
+    ``water_km2`` still counts its unobserved pixels as not water: compare those with care).
+
+    Parameters
+    ----------
+    before, after : xr.Dataset
+        Classified scenes: ``water`` and the attrs :func:`classify_scene` sets.
+    codes : xr.DataArray or None
+        Their :func:`lakeml.water.change_map`, if already made.
+
+    Returns
+    -------
+    dict
+        ``before`` and ``after`` (each scene's ``item_id``, ``platform``, ``datetime``,
+        ``n_clusters``, ``water_found``, ``water_km2``, ``water_iou_vs_<ref>``),
+        ``lost_km2``, ``gained_km2``, ``change_km2`` (gained minus lost),
+        ``observed_fraction`` (:func:`lakeml.water.change_observed`) and ``partial``
+        (``observed_fraction`` below :data:`lakeml.water.MIN_OBSERVED`).
+    """
+    codes = change_map(before.water, after.water) if codes is None else codes
+    areas = change_areas(codes)
+    observed = change_observed(before.water, after.water)
+    return {
+        "before": _scene_summary(before),
+        "after": _scene_summary(after),
+        "lost_km2": round(areas["lost_km2"], 4),
+        "gained_km2": round(areas["gained_km2"], 4),
+        "change_km2": round(areas["change_km2"], 4),
+        "observed_fraction": round(observed, 4) if np.isfinite(observed) else None,
+        "partial": not observed >= MIN_OBSERVED,
+    }
+
+
 def change(
     bbox: Sequence[float],
     before: str,
@@ -353,7 +394,8 @@ def change(
         ``before`` and ``after`` (each scene's ``item_id``, ``platform``, ``datetime``,
         ``n_clusters``, ``water_found``, ``water_km2``, ``water_iou_vs_<ref>``; with
         ``sample`` also ``truth_water_km2`` and ``water_iou_vs_truth``), ``lost_km2``,
-        ``gained_km2``, ``change_km2`` and ``seconds``: what ``summary.json`` holds.
+        ``gained_km2``, ``change_km2``, ``observed_fraction``, ``partial`` (see
+        :func:`change_summary`) and ``seconds``: what ``summary.json`` holds.
 
     Raises
     ------
@@ -411,16 +453,10 @@ def change(
             item_a, bbox, n_clusters=clusters, lake_point=lake_point, geobox=scene_b.odc.geobox
         )
     codes = change_map(scene_b.water, scene_a.water)
-    areas = change_areas(codes)
-    summary: dict[str, Any] = {"before": _scene_summary(scene_b), "after": _scene_summary(scene_a)}
+    summary = change_summary(scene_b, scene_a, codes)
     if sample:
         for key, scene in (("before", scene_b), ("after", scene_a)):
             summary[key].update({k: round(v, 4) for k, v in truth_metrics(scene).items()})
-    summary.update(
-        lost_km2=round(areas["lost_km2"], 4),
-        gained_km2=round(areas["gained_km2"], 4),
-        change_km2=round(scene_a.attrs["water_km2"] - scene_b.attrs["water_km2"], 4),
-    )
     grid = codes.odc.geobox
     write_cog(out / "change.tif", np.asarray(codes), str(grid.crs), tuple(grid.transform)[:6], 0)
     title = f"Water {summary['before']['datetime'][:10]} -> {summary['after']['datetime'][:10]}"
@@ -438,4 +474,4 @@ def _progress(enabled: bool) -> contextlib.AbstractContextManager[Any]:
     return ProgressBar(minimum=1.0)
 
 
-__all__ = ["AGREEMENT_KEYS", "classify_scene", "change", "truth_metrics"]
+__all__ = ["AGREEMENT_KEYS", "classify_scene", "change", "change_summary", "truth_metrics"]

@@ -31,7 +31,7 @@ from typing import Any, cast
 import numpy as np
 import xarray as xr
 
-from lakeml.checks import require_bands
+from lakeml.checks import UnusableData, require_bands
 from lakeml.load import qa_flag
 from lakeml.water import _pair, iou, mndwi
 
@@ -584,10 +584,12 @@ def mndwi_otsu(ds: xr.Dataset) -> xr.DataArray:
     index = mndwi(ds)
     if "valid" in ds:
         index = index.where(ds["valid"].astype(bool))
+    # dask: the bands are read once, for the threshold and the mask (a no-op on numpy)
+    index = index.persist()
     values = np.asarray(index).ravel()
     values = values[np.isfinite(values) & (np.abs(values) <= 1)]
     if values.size == 0:
-        raise ValueError("every pixel is masked: no MNDWI value in [-1, 1] to threshold")
+        raise UnusableData("every pixel is masked: no MNDWI value in [-1, 1] to threshold")
     threshold = float(threshold_otsu(values))
     out = (index > threshold).astype("float32").where(index.notnull())
     return out.rename("mndwi_otsu").assign_attrs(
@@ -704,7 +706,7 @@ def references(ds: xr.Dataset, **thresholds: float) -> xr.Dataset:
 def _scores(mask: xr.DataArray, reference: xr.DataArray) -> dict[str, float]:
     try:
         x, y = _pair(mask, reference)  # reference on mask's grid, pixels valid in both
-    except ValueError:  # no pixel valid in both
+    except UnusableData:  # no pixel valid in both
         nan = float("nan")
         keys = ("iou", "producers_accuracy", "users_accuracy", "water_fraction")
         return {**dict.fromkeys(keys, nan), "reference_water_fraction": nan, "pixels": 0}

@@ -48,6 +48,7 @@ import xarray as xr
 
 from lakeml.checks import (
     BadInput,
+    UnusableData,
     check_fraction,
     check_n_clusters,
     check_resolution,
@@ -60,10 +61,7 @@ from lakeml.checks import (
 from lakeml.files import atomic_write, output_dir, write_json
 from lakeml.load import SHARED_BANDS, current_client, pick_clearest
 from lakeml.search import COLLECTION, WALKER_LAKE_CENTRE, open_catalog, search
-from lakeml.water import START_CLUSTERS
-
-MIN_OBSERVED = 0.98
-"""A year observing less than this fraction of the lake's maximum extent is ``partial``."""
+from lakeml.water import MIN_OBSERVED, START_CLUSTERS
 
 TABLE_COLUMNS = (
     "year",
@@ -367,7 +365,7 @@ def process_year(
             try:
                 w.check_lake_point(scene.water, near)
                 checked = True
-            except ValueError:
+            except BadInput:
                 note = f"lake point hidden; nearest observed pixel {near} is not water"
         else:
             note = f"lake point hidden within {lake_point_search_m:g} m: not cross-checked"
@@ -375,7 +373,7 @@ def process_year(
     if lake_point is not None:
         try:  # the point's water body; a hidden point connects through the no-data around it
             lake = w.lake_only(scene.water, lake_point)
-        except ValueError:
+        except UnusableData:
             fallback = "lake point not on water: all water in the bbox is measured"
             note = f"{note}; {fallback}" if note else fallback
     attrs = {
@@ -407,7 +405,13 @@ def process_year(
 def _year_task(
     year: int, items: list[pystac.Item], bbox: Sequence[float], options: dict[str, Any]
 ) -> dict[str, Any]:
-    """Pick and process one year; a ``ValueError`` becomes status ``failed`` with its message."""
+    """Pick and process one year; a year its data cannot measure becomes status ``failed``.
+
+    :class:`~lakeml.checks.UnusableData` (every pixel masked, the lake point observed and
+    not water...) and :class:`~lakeml.checks.BadInput` about the item itself (an asset
+    missing) become ``failed`` with their message; any other error is raised: a bug in
+    lakeml or in a library must not pass for a cloudy year.
+    """
     start = time.perf_counter()
     out: dict[str, Any] = {"year": year, "candidates": len(items)}
     item = pick_year(items, bbox)
@@ -420,7 +424,7 @@ def _year_task(
     )
     try:
         ds = process_year(item, bbox, **options)
-    except ValueError as err:
+    except (UnusableData, BadInput) as err:
         return {**out, "status": "failed", "note": str(err)}
     out.update(ds.attrs, status="ok", water=ds.water, seconds=round(time.perf_counter() - start, 3))
     return out

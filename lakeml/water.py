@@ -15,10 +15,14 @@ import odc.geo.xr  # noqa: F401  (the .odc accessor)
 import xarray as xr
 from odc.geo.geom import point
 
-from lakeml.checks import BadInput, require_bands
+from lakeml.checks import BadInput, UnusableData, require_bands
 
 CHANGE_CODES = {0: "no data", 1: "dry both", 2: "water lost", 3: "water gained", 4: "water both"}
 """Codes of :func:`change_map` (and of ``change.tif``)."""
+
+MIN_OBSERVED = 0.98
+"""Below this observed fraction of the lake a measurement is ``partial``: a year of a series
+(of the lake's maximum extent) or a change between two dates (of the water on either date)."""
 
 
 def mndwi(ds: xr.Dataset) -> xr.DataArray:
@@ -83,7 +87,7 @@ def cluster_means(labels: xr.DataArray, index: xr.DataArray) -> dict[int, float]
     val = np.asarray(index, dtype="float64").ravel()
     ok = (lab >= 0) & np.isfinite(val)
     if not ok.any():
-        raise ValueError("every pixel is masked: there is no labelled pixel to look at")
+        raise UnusableData("every pixel is masked: there is no labelled pixel to look at")
     ids = np.unique(lab[ok])
     sums = np.bincount(lab[ok], weights=val[ok], minlength=ids.max() + 1)
     counts = np.bincount(lab[ok], minlength=ids.max() + 1)
@@ -238,7 +242,7 @@ def cluster_table(
         )
     ok = lab >= 0
     if not ok.any():
-        raise ValueError("every pixel is masked: there is no labelled pixel to look at")
+        raise UnusableData("every pixel is masked: there is no labelled pixel to look at")
     ids = np.unique(lab[ok])
     size = ids.max() + 1
     pixels = np.bincount(lab[ok], minlength=size)[ids]
@@ -361,7 +365,7 @@ def split_mixed(
                     random_state=random_state,
                     n_init=3,
                 ).values
-            except ValueError:  # e.g. near-identical pixels: no spectral structure to split
+            except UnusableData:  # e.g. near-identical pixels: no spectral structure to split
                 whole.add(c)
                 continue
             if np.unique(part[part >= 0]).size < 2:
@@ -508,7 +512,7 @@ def _pair(a: xr.DataArray, b: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
     x, y = np.asarray(a, dtype="float32").ravel(), np.asarray(b, dtype="float32").ravel()
     ok = np.isfinite(x) & np.isfinite(y)
     if not ok.any():
-        raise ValueError("the two masks share no valid pixel")
+        raise UnusableData("the two masks share no valid pixel")
     return x[ok] > 0.5, y[ok] > 0.5
 
 
@@ -733,7 +737,8 @@ def change_areas(change: xr.DataArray) -> dict[str, float]:
     -------
     dict of str to float
         ``before_km2``, ``after_km2``, ``lost_km2``, ``gained_km2`` and ``change_km2``
-        (gained minus lost: negative when the lake shrank).
+        (gained minus lost: negative when the lake shrank), all over the pixels observed on
+        both dates (see :func:`change_observed` for how much of the water that is).
 
     Raises
     ------
@@ -768,6 +773,50 @@ def change_areas(change: xr.DataArray) -> dict[str, float]:
         "gained_km2": count[3] * px,
         "change_km2": (count[3] - count[2]) * px,
     }
+
+
+def change_observed(before: xr.DataArray, after: xr.DataArray) -> float:
+    """Measure the share of the water on either date that is observed on both dates.
+
+    A change map measures lost and gained water only where both dates are observed. Water
+    seen on one date under cloud or no data on the other is not measured: this fraction says
+    how much of the water that leaves out (1: none).
+
+    Parameters
+    ----------
+    before, after : xr.DataArray
+        Water masks: 1 water, 0 dry, NaN no data; ``after`` is put on ``before``'s grid if
+        the grids differ.
+
+    Returns
+    -------
+    float
+        Pixels water on either date and observed on both, over pixels water on either date;
+        NaN when neither date saw any water.
+
+    Raises
+    ------
+    ValueError
+        If the masks differ in shape and lack a CRS to align them.
+
+    Examples
+    --------
+    The lake (3 pixels) lies under a cloud in one of them on the second date:
+
+    >>> before = xr.DataArray([[1.0, 1.0, 1.0, 0.0]], dims=("y", "x"))
+    >>> after = xr.DataArray([[1.0, np.nan, 0.0, 0.0]], dims=("y", "x"))
+    >>> round(change_observed(before, after), 4)  # 2 of 3 water pixels seen twice
+    0.6667
+    >>> change_observed(before, before)
+    1.0
+    """
+    b = np.asarray(before, dtype="float32")
+    a = np.asarray(_same_grid(before, after), dtype="float32")
+    water = (b > 0.5) | (a > 0.5)
+    n = int(np.count_nonzero(water))
+    if n == 0:
+        return float("nan")
+    return int(np.count_nonzero(water & np.isfinite(a) & np.isfinite(b))) / n
 
 
 MAX_GAP_M = 450.0
@@ -834,12 +883,12 @@ def lake_only(
     seed.flat[int(at)] = True
     if not wet.flat[int(at)]:
         if not (nodata.flat[int(at)] and steps):
-            raise ValueError(f"the lake point {lake_point} is not on water in this mask")
+            raise UnusableData(f"the lake point {lake_point} is not on water in this mask")
         seed = ndimage.binary_dilation(seed, iterations=steps, mask=nodata) & nodata
     keep = np.isin(parts, np.unique(parts[ndimage.binary_dilation(seed) & wet]))
     keep &= wet
     if not keep.any():
-        raise ValueError(f"the lake point {lake_point} is not on water in this mask")
+        raise UnusableData(f"the lake point {lake_point} is not on water in this mask")
     while steps:
         # no-data within a gap's width of the lake, then any water it touches
         reach = ndimage.binary_dilation(keep, iterations=steps, mask=nodata | keep)

@@ -331,6 +331,7 @@ class Fn:
     call: Callable[[dict[str, object]], object]
     message: str  # the exact ValueError text; "{url}" is the STAC API's
     bad_input: bool = True  # a lakeml.checks.BadInput (exit 2 in the command), else ValueError
+    unusable: bool = False  # a lakeml.checks.UnusableData: the data cannot answer, not a bug
 
 
 FN_ROWS = [
@@ -352,12 +353,15 @@ FN_ROWS = [
         _every_pixel_masked,
         "every pixel of LC08_L2SP_042033_20170718_02_T1 over the bbox is masked (fill, cloud or "
         "shadow); pick another scene or a lower cloud cover limit",
+        bad_input=False,  # the scene's pixels, not the call: UnusableData
+        unusable=True,
     ),
     Fn(
         "every-sample-masked",
         _every_sample_masked,
         "every sample is masked (NaN): there is nothing to cluster",
         bad_input=False,
+        unusable=True,
     ),
     Fn(
         "lake-point-not-on-water",
@@ -405,6 +409,7 @@ def test_bad_library_input(row: Fn, items, stac_server):
     message = str(caught.value)
     assert message == row.message.replace("{url}", stac_server.stac_url)
     assert isinstance(caught.value, checks.BadInput) == row.bad_input, type(caught.value)
+    assert isinstance(caught.value, checks.UnusableData) == row.unusable, type(caught.value)
 
 
 def test_two_grids_are_aligned_automatically(items):

@@ -7,10 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import odc.geo.xr
 import pytest
 import rasterio
+import xarray as xr
+from affine import Affine
+from odc.geo.geobox import GeoBox
 
 from lakeml import sample
+from lakeml.pipeline import AGREEMENT_KEYS, change_summary
+from lakeml.water import area_km2
 from tests.leaks import SIGNED_OR_TOKEN
 
 ORIGINAL = [
@@ -42,7 +49,18 @@ def change_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess[str]
 def test_change_on_the_sample_matches_the_truth(change_run):
     out, _ = change_run
     summary = json.loads((out / "summary.json").read_text())
-    assert list(summary) == ["before", "after", "lost_km2", "gained_km2", "change_km2", "seconds"]
+    assert list(summary) == [
+        "before",
+        "after",
+        "lost_km2",
+        "gained_km2",
+        "change_km2",
+        "observed_fraction",
+        "partial",
+        "seconds",
+    ]
+    # both clear summer scenes: the water of either date is seen on both
+    assert summary["observed_fraction"] >= 0.98 and summary["partial"] is False
     for key, expected_id in (
         ("before", "LT05_L2SP_042033_19880702_02_T1"),
         ("after", "LC08_L2SP_042033_20170718_02_T1"),
@@ -115,3 +133,43 @@ def test_outputs_carry_no_signed_url_or_token(change_run):
         texts.append(json.dumps(src.tags()))
     for text in texts:
         assert not SIGNED_OR_TOKEN.search(text), text[:300]
+
+
+def _classified(water: np.ndarray, item_id: str) -> xr.Dataset:
+    """A classified scene as classify_scene returns it: a 30 m UTM grid, its water, attrs."""
+    grid = GeoBox((10, 10), Affine(30, 0, 353010, 0, -30, 4284010), "EPSG:32611")
+    mask = odc.geo.xr.xr_zeros(grid, dtype="float32").copy(data=water.astype("float32"))
+    attrs = {
+        "item_id": item_id,
+        "platform": "landsat-8",
+        "datetime": "2017-07-18T18:00:00Z",
+        "n_clusters": 4,
+        "water_found": 1,
+        "water_km2": area_km2(mask),  # as classify_scene: unobserved pixels count as dry
+        **{f"water_iou_vs_{key}": 1.0 for key in AGREEMENT_KEYS},
+    }
+    return xr.Dataset({"water": mask}, attrs=attrs)
+
+
+def test_change_summary_measures_only_pixels_seen_on_both_dates():
+    """A 6 x 6 pixel lake shrinks to 5 x 5, and a 3 x 3 cloud sits on the lake on the
+    second date. Before, change_km2 was the difference of the scenes' own areas: the cloud's
+    9 pixels counted as water lost (-20 pixels), while lost_km2 (11 pixels, measured where
+    both dates are seen) said otherwise. Now all three agree and the summary says 9 of the 36
+    water pixels were not seen twice."""
+    px = 0.0009  # km2 of one 30 m pixel
+    before = np.zeros((10, 10))
+    before[2:8, 2:8] = 1  # 36 pixels
+    after = np.zeros((10, 10))
+    after[2:7, 2:7] = 1  # 25 pixels: an L-shaped strip of 11 lost
+    after[3:6, 3:6] = np.nan  # the cloud, over the lake
+    summary = change_summary(_classified(before, "A"), _classified(after, "B"))
+    assert summary["lost_km2"] == pytest.approx(11 * px)
+    assert summary["gained_km2"] == 0
+    assert summary["change_km2"] == pytest.approx(-11 * px)
+    assert summary["change_km2"] == pytest.approx(summary["gained_km2"] - summary["lost_km2"])
+    assert summary["observed_fraction"] == pytest.approx(27 / 36, abs=1e-4)
+    assert summary["partial"] is True
+    clear = change_summary(_classified(before, "A"), _classified(np.nan_to_num(after, nan=1), "B"))
+    assert clear["change_km2"] == pytest.approx(-11 * px)
+    assert (clear["observed_fraction"], clear["partial"]) == (1.0, False)

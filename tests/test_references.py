@@ -250,6 +250,26 @@ def test_mndwi_otsu_ignores_out_of_range_mndwi_outliers():
         R.mndwi_otsu(nothing)
 
 
+def test_mndwi_otsu_reads_a_lazy_scene_once():
+    """On dask, the threshold and the returned mask share one read of the bands; before,
+    np.asarray ran the graph for the threshold and the lazy mask ran it again."""
+    names = ["clear_water"] * 5 + ["bright_soil"] * 11
+    ds = scene(names)
+    reads = Counter()
+
+    def read(block: np.ndarray) -> np.ndarray:
+        reads["green"] += block.size > 0  # not dask's empty meta call
+        return block
+
+    lazy = ds.chunk({"x": 8})
+    lazy["green"] = lazy.green.copy(data=lazy.green.data.map_blocks(read, dtype="float32"))
+    out = R.mndwi_otsu(lazy)
+    expected = R.mndwi_otsu(ds)
+    np.testing.assert_array_equal(out.values, expected.values)
+    assert out.attrs["threshold"] == pytest.approx(expected.attrs["threshold"])
+    assert reads["green"] == 2  # two blocks, each read once
+
+
 def test_consensus():
     a = xr.DataArray([1.0, 1.0, 0.0, np.nan, 0.0], dims="x")
     b = xr.DataArray([1.0, 0.0, 0.0, 1.0, 0.0], dims="x")

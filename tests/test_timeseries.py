@@ -252,6 +252,32 @@ def test_a_year_without_candidates_is_missing_not_skipped():
     assert res["status"] == "missing" and res["year"] == 1992 and "cloud" in res["note"]
 
 
+def test_only_what_the_data_cannot_answer_fails_a_year_a_bug_raises(monkeypatch):
+    """A year that its scene cannot measure is 'failed' with the reason; before, any
+    ValueError was, a bug in lakeml, xarray or numpy included, and the series went on."""
+    import datetime as dt
+
+    import pystac
+
+    item = pystac.Item("LC08_DEMO", None, None, dt.datetime(2017, 7, 18), {"platform": "x"})
+    monkeypatch.setattr(ts, "pick_year", lambda items, bbox: items[0])
+
+    def unusable(*args, **kwargs):
+        raise checks.UnusableData("every sample is masked (NaN): there is nothing to cluster")
+
+    monkeypatch.setattr(ts, "process_year", unusable)
+    res = ts._year_task(2017, [item], WALKER_LAKE_BBOX, {})
+    assert (res["status"], res["item_id"]) == ("failed", "LC08_DEMO")
+    assert res["note"] == "every sample is masked (NaN): there is nothing to cluster"
+
+    def bug(*args, **kwargs):
+        raise ValueError("operands could not be broadcast together with shapes (3,) (4,)")
+
+    monkeypatch.setattr(ts, "process_year", bug)
+    with pytest.raises(ValueError, match="could not be broadcast"):
+        ts._year_task(2017, [item], WALKER_LAKE_BBOX, {})
+
+
 # ---------------------------------------------------------------------------------------------
 # Selection on the sample's STAC API
 # ---------------------------------------------------------------------------------------------

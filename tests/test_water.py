@@ -115,6 +115,25 @@ def test_a_mixed_cluster_is_split_until_its_pixels_agree():
         split_mixed(samples, lumped, evidence, tolerance=1.5)
 
 
+def test_a_cluster_stays_whole_only_when_it_has_no_structure(monkeypatch):
+    """Near-identical pixels cannot be split (UnusableData): the cluster stays whole. Any
+    other ValueError is a bug and raises; before, every ValueError meant 'cannot split'."""
+    import lakeml.cluster
+
+    samples = xr.DataArray(np.ones((800, 3), "float32"), dims=("sample", "band"))
+    lumped = xr.DataArray(np.zeros(800, "int32"), dims="sample")
+    evidence = xr.DataArray(np.repeat([1.0, 0.0], 400), dims="sample")
+    same = split_mixed(samples, lumped, evidence)  # identical rows: the real refusal
+    assert same.attrs["splits"] == 0 and np.all(same.values == 0)
+
+    def bug(*args, **kwargs):
+        raise ValueError("conflicting sizes for dimension 'band'")
+
+    monkeypatch.setattr(lakeml.cluster, "spectral_clustering", bug)
+    with pytest.raises(ValueError, match="conflicting sizes"):
+        split_mixed(samples, lumped, evidence)
+
+
 def _lonlat(x: float, y: float) -> tuple[float, float]:
     from odc.geo.geom import point
 
