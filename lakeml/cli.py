@@ -8,11 +8,12 @@ argparse's own errors), 130 interrupted. Errors are one line, without SAS signat
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from lakeml.checks import BadInput
 from lakeml.errors import describe_error, redact
@@ -48,23 +49,51 @@ def _sample(args: argparse.Namespace) -> int:
     return server.run_with_sample(cmd)
 
 
+def _cluster(args: argparse.Namespace) -> contextlib.AbstractContextManager[Any]:
+    """Connect to the dask cluster the command runs on, if any.
+
+    A Client to ``--scheduler`` (else dask's own ``DASK_SCHEDULER_ADDRESS``), an in-process
+    cluster of ``--workers`` single-threaded workers, or none (dask's threads). The command is
+    the application, so it makes the Client; lakeml's functions only use the current one.
+    """
+    import dask
+
+    address = getattr(args, "scheduler", None) or dask.config.get("scheduler-address", None)
+    workers = getattr(args, "workers", 0)
+    if workers < 0:
+        raise BadInput(f"workers must be 0 (dask threads) or more, got {workers}")
+    if address and workers:
+        raise BadInput(
+            f"--workers {workers} starts a local cluster, but a scheduler is given "
+            f"({address}): use one or the other (unset DASK_SCHEDULER_ADDRESS for --workers)"
+        )
+    if not (address or workers):
+        return contextlib.nullcontext()
+    from distributed import Client
+
+    if address:
+        return Client(address, timeout="30s")
+    return Client(processes=False, n_workers=workers, threads_per_worker=1, dashboard_address=None)
+
+
 def _change(args: argparse.Namespace) -> int:
     from lakeml import pipeline
 
-    summary = pipeline.change(
-        bbox=args.bbox,
-        before=args.before,
-        after=args.after,
-        platform_before=args.platform_before,
-        platform_after=args.platform_after,
-        max_cloud=args.max_cloud,
-        clusters=args.clusters,
-        stac_url=args.stac_url,
-        sample=args.sample,
-        out=args.out,
-        progress=not args.quiet,
-        lake_point=args.lake_point,
-    )
+    with _cluster(args):
+        summary = pipeline.change(
+            bbox=args.bbox,
+            before=args.before,
+            after=args.after,
+            platform_before=args.platform_before,
+            platform_after=args.platform_after,
+            max_cloud=args.max_cloud,
+            clusters=args.clusters,
+            stac_url=args.stac_url,
+            sample=args.sample,
+            out=args.out,
+            progress=not args.quiet,
+            lake_point=args.lake_point,
+        )
     before, after = summary["before"]["water_km2"], summary["after"]["water_km2"]
     print(
         f"water {before:.2f} km2 -> {after:.2f} km2, "
@@ -75,7 +104,6 @@ def _change(args: argparse.Namespace) -> int:
 
 
 def _timeseries(args: argparse.Namespace) -> int:
-    import contextlib
     import warnings
 
     from rasterio.errors import NotGeoreferencedWarning
@@ -96,19 +124,8 @@ def _timeseries(args: argparse.Namespace) -> int:
         args.clusters,
         args.min_observed,
     )
-    if args.workers < 0:
-        raise BadInput(f"workers must be 0 (dask threads) or more, got {args.workers}")
+    cluster = _cluster(args)
     output_dir(args.out)
-    cluster: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
-    if args.workers:
-        from distributed import Client
-
-        cluster = Client(
-            processes=False,
-            n_workers=args.workers,
-            threads_per_worker=1,
-            dashboard_address=None,
-        )
     progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     with cluster as client:
         summary = timeseries.run(
@@ -206,6 +223,17 @@ def _bbox_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bbox", nargs=4, type=float, required=True, metavar=("W", "S", "E", "N"))
 
 
+def _scheduler_option(p: argparse.ArgumentParser) -> None:
+    """``--scheduler ADDRESS``, as ``change`` and ``timeseries`` take it."""
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run on the dask cluster whose scheduler is at ADDRESS, e.g. tcp://10.0.0.5:8786 "
+        "(default: $DASK_SCHEDULER_ADDRESS if set, else dask's threads here)",
+    )
+
+
 def _clusters_option(p: argparse.ArgumentParser) -> None:
     """``--clusters K``, as ``change`` and ``timeseries`` take it."""
     p.add_argument(
@@ -270,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--sample", action="store_true", help="use the offline sample catalog")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _scheduler_option(p)
     p.set_defaults(func=_change)
 
     p = sub.add_parser("timeseries", help="lake area per year, one clear summer scene a year")
@@ -312,6 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the years on a local dask cluster of N workers (default 0: dask's "
         "threaded scheduler)",
     )
+    _scheduler_option(p)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--stac-url", default=None, help="a STAC API (e.g. Planetary Computer's)")
     src.add_argument("--sample", action="store_true", help="use the offline sample catalog")

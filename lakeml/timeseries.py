@@ -79,7 +79,8 @@ TABLE_COLUMNS = (
 
 STATUSES = ("ok", "partial", "missing", "failed")
 """Per-year status: measured; measured but partly observed; no scene under the cloud limit;
-scene found but processing raised a ``ValueError`` (the reason is in ``note``)."""
+scene found but its data could not be measured (:class:`lakeml.checks.UnusableData`, or an
+item without the assets needed: the reason is in ``note``)."""
 
 
 # --------------------------------------------------------------------------------------------

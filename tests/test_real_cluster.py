@@ -1,0 +1,180 @@
+"""The workflows on a real dask cluster: a scheduler and two worker processes on loopback.
+
+Every other dask test runs in one process (threads, or ``Client(processes=False)``). A Pangeo
+hub (Dask Gateway), Coiled or an HPC queue (dask-jobqueue) runs the work in other processes:
+the tasks, the STAC items and the read settings are pickled, and each worker imports lakeml
+on its own. The fixture starts ``dask scheduler`` and two ``dask worker`` processes (each under
+its nanny, as those deployments do), and stops them after the module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from lakeml import timeseries as ts
+from lakeml.pipeline import classify_scene
+from lakeml.search import WALKER_LAKE_BBOX, WALKER_LAKE_CENTRE, open_catalog, search
+
+BIN = Path(sys.executable).parent
+BBOX = [str(v) for v in WALKER_LAKE_BBOX]
+
+
+def _start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [str(BIN / "dask"), *args], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def scheduler(tmp_path_factory) -> Iterator[str]:
+    """``dask scheduler`` and two single-threaded ``dask worker`` processes on 127.0.0.1."""
+    from distributed import Client
+
+    tmp = tmp_path_factory.mktemp("cluster")
+    file = tmp / "scheduler.json"
+    procs = [
+        _start(
+            ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+             "--scheduler-file", str(file)],
+            tmp / "scheduler.log",
+        )
+    ]  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not file.exists():
+            assert procs[0].poll() is None, (tmp / "scheduler.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, "the scheduler did not start in 60 s"
+            time.sleep(0.2)
+        address = json.loads(file.read_text())["address"]
+        for name in ("w1", "w2"):
+            procs.append(
+                _start(
+                    ["worker", address, "--name", name, "--nthreads", "1", "--host",
+                     "127.0.0.1", "--no-dashboard", "--local-directory", str(tmp / name)],
+                    tmp / f"{name}.log",
+                )
+            )  # fmt: skip
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=90)
+            pids = client.run(os.getpid)
+        assert len(set(pids.values()) | {os.getpid()}) == 3  # two processes, neither this one
+        yield address
+    finally:
+        _stop(procs)
+
+
+def _tasks_run(address: str) -> int:
+    from distributed import Client
+
+    with Client(address, timeout="30s") as client:
+        return int(
+            client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)
+        )
+
+
+def test_classify_scene_on_worker_processes_equals_threads(scheduler, stac_url):
+    """classify_scene (the read, the clustering, DSWE, WOfS) on the workers: the same water."""
+    from distributed import Client
+
+    item = search(
+        WALKER_LAKE_BBOX, "2017-06-01/2017-09-30", "landsat-8", catalog=open_catalog(stac_url)
+    )[0]
+    kw = {"resolution": 120, "lake_point": WALKER_LAKE_CENTRE}
+    threads = classify_scene(item, WALKER_LAKE_BBOX, **kw)
+    before = _tasks_run(scheduler)
+    with Client(scheduler, timeout="30s"):
+        remote = classify_scene(item, WALKER_LAKE_BBOX, **kw)
+    assert _tasks_run(scheduler) > before + 10  # the work ran on the cluster
+    xr.testing.assert_equal(remote.water, threads.water)
+    for key in ("water_km2", "water_iou_vs_dswe", "water_iou_vs_wofs", "n_clusters"):
+        assert remote.attrs[key] == pytest.approx(threads.attrs[key]), key
+    assert 100 < remote.attrs["water_km2"] < 130  # the 2017 lake on the sample
+
+
+def _run_cli(
+    args: list[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "lakeml.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def test_timeseries_command_on_a_scheduler_equals_threads(scheduler, stac_server, tmp_path):
+    """``lakeml timeseries --scheduler``: each year a task on a worker process (pickled items,
+    the sample's truth read there): the same table as dask's threads in this process."""
+    before = _tasks_run(scheduler)
+    _run_cli(
+        ["timeseries", "--bbox", *BBOX, "--years", "2011-2014", "--resolution", "120",
+         "--sample", "--quiet", "--out", str(tmp_path), "--scheduler", scheduler]
+    )  # fmt: skip
+    assert _tasks_run(scheduler) >= before + 4 * 3  # four years, each released, waiting, done
+    remote = pd.read_csv(tmp_path / "lake_area.csv").set_index("year")
+    local = ts.to_table(
+        ts.timeseries(
+            WALKER_LAKE_BBOX, "2011-2014", resolution=120, truth=True,
+            catalog=open_catalog(stac_server.stac_url),
+        )
+    ).set_index("year")  # fmt: skip
+    assert remote["item_id"].tolist() == local["item_id"].tolist()
+    assert remote["partial"].tolist() == local["partial"].tolist() == [False, True, False, True]
+    np.testing.assert_allclose(remote["water_km2"], local["water_km2"], rtol=1e-6)
+    np.testing.assert_allclose(remote["truth_water_km2"], local["truth_water_km2"], rtol=1e-6)
+    # the CSV holds 4 decimals
+    np.testing.assert_allclose(remote["valid_fraction"], local["valid_fraction"], atol=1e-4)
+
+
+def test_change_command_follows_dask_scheduler_address(scheduler, tmp_path):
+    """``lakeml change`` with dask's own DASK_SCHEDULER_ADDRESS set (as on a Pangeo hub): the
+    work runs on that cluster and the numbers are the sample's."""
+    before = _tasks_run(scheduler)
+    _run_cli(
+        ["change", "--bbox", *BBOX, "--before", "1988-06-01/1988-09-30", "--after",
+         "2017-06-01/2017-09-30", "--sample", "--quiet", "--out", str(tmp_path)],
+        env={"DASK_SCHEDULER_ADDRESS": scheduler},
+    )  # fmt: skip
+    assert _tasks_run(scheduler) > before + 10
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    for key in ("before", "after"):
+        assert summary[key]["water_iou_vs_truth"] >= 0.98
+    assert summary["lost_km2"] > 50 and summary["change_km2"] < -50
+
+
+def test_scheduler_and_workers_are_refused_together(scheduler, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "lakeml.cli", "timeseries", "--bbox", *BBOX, "--years", "2011",
+         "--sample", "--out", str(tmp_path), "--workers", "2", "--scheduler", scheduler],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "--workers 2 starts a local cluster, but a scheduler is given" in proc.stderr
