@@ -4,8 +4,9 @@ The offline sample (:mod:`lakeml.sample`) is synthetic. Next to it, :func:`write
 REAL 30 m Landsat crops with water into the same catalog, so the same code path (STAC search ->
 ``odc.stac`` load -> scaling and masking) runs on pixels a satellite measured. :data:`SCENES`
 lists them (id, place, a lon/lat bbox inside each crop, platform, date, what water is there,
-whether a ``qa_pixel`` exists). The raw files are in ``tests/data/real_scenes/`` (see
-``tests/data/ATTRIBUTION.md``; found by :func:`raw_dir`).
+whether a ``qa_pixel`` exists). The raw files (7.7 MB) travel with the package, in
+``lakeml/data/real_scenes/`` (see ``lakeml/data/ATTRIBUTION.md``; found by :func:`raw_dir`), so
+an installed lakeml builds the same sample as a source checkout.
 
 Each scene becomes, under the catalog root:
 
@@ -110,6 +111,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib.resources
 import io
 import re
 import tarfile
@@ -233,19 +235,19 @@ _C1_BANDS = ("coastal", "blue", "green", "red", "nir08", "swir16", "swir22")  # 
 
 
 def raw_dir() -> Path:
-    """Find the raw files: ``<repo>/tests/data/real_scenes`` next to the package.
+    """Find the raw files: the package data folder ``lakeml/data/real_scenes``.
 
     Returns
     -------
     Path
-        The folder (it exists in a source checkout, not in an installed wheel).
+        The folder, inside the installed package (a wheel's too) or the source checkout.
 
     Examples
     --------
     >>> raw_dir().parts[-3:]
-    ('tests', 'data', 'real_scenes')
+    ('lakeml', 'data', 'real_scenes')
     """
-    return Path(__file__).resolve().parent.parent / "tests" / "data" / "real_scenes"
+    return Path(str(importlib.resources.files("lakeml") / "data" / "real_scenes"))
 
 
 def missing_sources(raw: Path | None = None) -> list[str]:
@@ -263,7 +265,7 @@ def missing_sources(raw: Path | None = None) -> list[str]:
 
     Examples
     --------
-    >>> missing_sources()  # a source checkout has them all
+    >>> missing_sources()  # the package has them all
     []
     >>> missing = missing_sources(Path("/nonexistent"))
     >>> len(missing), missing[0]

@@ -14,13 +14,14 @@ The doctests (every Examples section in lakeml/) run through ``--doctest-modules
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+
+from tests.wheel import build_wheel
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -62,27 +63,19 @@ def test_mypy():
 
 
 def test_wheel_ships_py_typed(tmp_path):
-    # a copy of what the wheel is built from: pip would write build/ and *.egg-info into ROOT
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
-        shutil.copy2(ROOT / name, src / name)
-    shutil.copytree(
-        ROOT / "lakeml", src / "lakeml", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-    )
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-         "-q", "-w", str(tmp_path / "dist"), str(src)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    check(proc)
-    (wheel,) = (tmp_path / "dist").glob("lakeml-*.whl")
+    wheel = build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     assert "lakeml/py.typed" in names, sorted(names)
     assert "lakeml/cli.py" in names
     # PEP 639: the code's licence (pyproject's license-files), not the text's
     licenses = [n.split("/licenses/")[1] for n in names if "/licenses/" in n]
     assert licenses == ["LICENSE"], sorted(names)
+    # the real scenes of the offline sample, as package data (lakeml.real_scenes.raw_dir)
+    from lakeml.real_scenes import SCENES
+
+    for scene in SCENES.values():
+        assert any(n.startswith(f"lakeml/data/real_scenes/{scene.source}") for n in names)
+    assert "lakeml/data/ATTRIBUTION.md" in names
 
 
 API_PAGE = ROOT / "notebooks" / "api.md"

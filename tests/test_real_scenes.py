@@ -1,6 +1,6 @@
 """Five real Landsat crops through the real path: local STAC API -> search -> odc-stac load.
 
-The raw files (``tests/data/real_scenes``, see ``tests/data/ATTRIBUTION.md``) are read here
+The raw files (``lakeml/data/real_scenes``, see ``lakeml/data/ATTRIBUTION.md``) are read here
 independently of :mod:`lakeml.real_scenes` (tarfile + rasterio, the MTL grid worked out the way
 xlandsat does it: corners are pixel centres), and every loaded pixel is compared with them.
 """
@@ -26,7 +26,7 @@ from shapely.geometry import box, shape
 from lakeml import load, real_scenes, sample, search
 from lakeml.real_scenes import SCENES
 
-RAW = Path(__file__).parent / "data" / "real_scenes"
+RAW = Path(__file__).parents[1] / "lakeml" / "data" / "real_scenes"  # package data
 REAL_PC = Path(__file__).parent / "data" / "landsat-c2-l2-pc.json"
 
 LIVERPOOL = "LC08_L2SP_204023_20200927_02_T1"
@@ -161,6 +161,31 @@ def loaded(found: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------
 # The table, the catalog, the items
 # ------------------------------------------------------------------------------------------
+
+
+def test_a_sample_without_every_real_scene_is_never_complete(tmp_path, monkeypatch):
+    """Before, an install without the raw files built a sample without the real scenes, and
+    its manifest (which checked only the version) passed it as complete from then on."""
+    doc = {"version": sample.SAMPLE_VERSION, "real_items": [], "real_scenes": "SKIPPED"}
+    (tmp_path / "manifest.json").write_text(json.dumps(doc))
+    assert not sample.is_complete(tmp_path)
+    doc["real_items"] = list(SCENES)[:4]
+    (tmp_path / "manifest.json").write_text(json.dumps(doc))
+    assert not sample.is_complete(tmp_path)
+    doc["real_items"] = list(SCENES)[::-1]
+    (tmp_path / "manifest.json").write_text(json.dumps(doc))
+    assert sample.is_complete(tmp_path)
+    # an install without the files refuses to build, before any work, and writes nothing
+    empty = tmp_path / "no-scenes"
+    empty.mkdir()
+    monkeypatch.setattr(real_scenes, "raw_dir", lambda: empty)
+    root = tmp_path / "sample"
+    with pytest.raises(RuntimeError, match="this install of lakeml is incomplete"):
+        sample.build(root)
+    assert not root.exists() and sorted(p.name for p in tmp_path.iterdir()) == [
+        "manifest.json",
+        "no-scenes",
+    ]
 
 
 def test_scenes_table_and_manifest(sample_root: Path):

@@ -190,12 +190,20 @@ def sample_dir() -> Path:
 
 
 def _manifest(root: Path) -> dict[str, Any] | None:
-    """Return ``root``'s manifest if it is one of this :data:`SAMPLE_VERSION`, else None."""
+    """Return ``root``'s manifest if it is a whole sample of this :data:`SAMPLE_VERSION`.
+
+    Whole: its real scenes are every one of :data:`lakeml.real_scenes.SCENES` (an older build
+    without them, from an install that lacked their files, is rebuilt, never reused).
+    """
+    from lakeml.real_scenes import SCENES
+
     try:
         doc = json.loads((root / "manifest.json").read_text())
     except (OSError, ValueError):
         return None
     if not isinstance(doc, dict) or doc.get("version") != SAMPLE_VERSION:
+        return None
+    if sorted(doc.get("real_items") or []) != sorted(SCENES):
         return None
     return doc
 
@@ -293,17 +301,27 @@ def _write_tree(tmp: Path, workers: int) -> None:
 def _real_items(tmp: Path) -> tuple[list[dict[str, Any]], str]:
     """Write the real scenes (:mod:`lakeml.real_scenes`) under ``tmp``; return them and a note.
 
-    The note is for the manifest; there are no real scenes, and the note says why, if their raw
-    files are not next to the package.
+    The note is for the manifest. The raw files are package data: without them the install is
+    broken, and no sample is built (one without them would fail notebook 06 and validation).
     """
+    from lakeml import real_scenes
+
+    _check_real_sources()
+    names = ", ".join(s.name for s in real_scenes.SCENES.values())
+    return real_scenes.write_scenes(tmp), f"included: {names}"
+
+
+def _check_real_sources() -> None:
+    """Raise if the real scenes' raw files (package data) are not all installed."""
     from lakeml import real_scenes
 
     missing = real_scenes.missing_sources()
     if missing:
-        where = real_scenes.raw_dir()
-        return [], f"SKIPPED: raw files not found in {where} (missing {', '.join(missing)})"
-    names = ", ".join(s.name for s in real_scenes.SCENES.values())
-    return real_scenes.write_scenes(tmp), f"included: {names}"
+        raise RuntimeError(
+            f"lakeml's real scenes are missing from {real_scenes.raw_dir()} "
+            f"({', '.join(missing)}): this install of lakeml is incomplete; reinstall it "
+            "(pip install --force-reinstall lakeml, or from a full git checkout)"
+        )
 
 
 def build(
@@ -337,6 +355,8 @@ def build(
     lakeml.checks.BadInput
         ``root`` is a file, or a directory that is not a lakeml sample (nor empty); ``workers``
         is less than 1.
+    RuntimeError
+        The real scenes' files are missing from the installed package (before any work).
 
     Examples
     --------
@@ -372,6 +392,7 @@ def build(
         raise BadInput(f"workers must be >= 1, got {workers}")
     if not force and _manifest(root) is not None:
         return root
+    _check_real_sources()
     root.parent.mkdir(parents=True, exist_ok=True)
     with _lock(root):
         if not force and _manifest(root) is not None:  # another process built it meanwhile
