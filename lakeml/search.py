@@ -160,10 +160,15 @@ def open_catalog(
     ...
     lakeml.checks.BadInput: timeout is the seconds to wait for an answer, > 0; got 0
 
-    Needs a STAC API (Planetary Computer, or ``lakeml sample serve``):
+    The offline sample's local STAC API (``sample_stac_url``, as ``lakeml sample serve``
+    starts one):
 
-    >>> catalog = open_catalog()  # doctest: +SKIP
-    >>> catalog.id  # doctest: +SKIP
+    >>> open_catalog(sample_stac_url).get_collection("landsat-c2-l2").id
+    'landsat-c2-l2'
+
+    Planetary Computer, the default (skipped here: it needs the internet):
+
+    >>> open_catalog().id  # doctest: +SKIP
     'microsoft-pc'
     """
     if not (isinstance(timeout, (int, float)) and timeout > 0):
@@ -263,11 +268,13 @@ def search(
     ...
     lakeml.checks.BadInput: unknown platform 'landsat-10': choose from landsat-4, landsat-5, ...
 
-    Needs a STAC API (Planetary Computer, or ``lakeml sample serve``):
+    On the offline sample's local STAC API (``sample_stac_url``; the default is Planetary
+    Computer, which needs the internet):
 
-    >>> items = search(WALKER_LAKE_BBOX, "2017-06-01/2017-09-30", "landsat-8")  # doctest: +SKIP
-    >>> items[0].properties["platform"]  # doctest: +SKIP
-    'landsat-8'
+    >>> items = search(WALKER_LAKE_BBOX, "2017-06-01/2017-09-30", "landsat-8",
+    ...                catalog=open_catalog(sample_stac_url))
+    >>> [it.id[17:25] for it in items], items[0].properties["platform"]
+    (['20170616', '20170702', '20170718'], 'landsat-8')
     """
     bbox = validate_bbox(bbox)
     validate_datetime(datetime)

@@ -106,11 +106,7 @@ class SampleServer:
     >>> [field.name for field in dataclasses.fields(SampleServer)]
     ['stac_url', 'data_url', 'root', 'port', 'pids', 'workdir']
 
-    Not run here: :func:`serve_sample` needs the built sample and starts PostgreSQL.
-
-    >>> with serve_sample() as srv:  # doctest: +SKIP
-    ...     print(srv.stac_url)
-    http://127.0.0.1:40123/api/stac/v1
+    :func:`serve_sample` returns one (its example runs a server).
     """
 
     stac_url: str
@@ -456,11 +452,11 @@ def create_app(root: str | os.PathLike[str], prefix: str = STAC_PREFIX) -> Any:
     >>> list(inspect.signature(app).parameters)
     ['scope', 'receive', 'send']
 
-    Not run here: it answers only with PostgreSQL and pgstac behind it (the ``PG*`` variables),
-    which :func:`serve_sample` starts.
+    It answers only with PostgreSQL and pgstac behind it (the ``PG*`` variables), which
+    :func:`serve_sample` starts; the last line is skipped here because it serves until Ctrl-C:
 
-    >>> app = create_app("/path/to/sample")  # doctest: +SKIP
-    >>> import uvicorn  # doctest: +SKIP
+    >>> import uvicorn
+    >>> app = create_app(sample_root)
     >>> uvicorn.run(app, port=8080)  # doctest: +SKIP
     """
     from stac_fastapi.pgstac.app import instantiate_api
@@ -668,14 +664,14 @@ def serve_sample(
 
     Examples
     --------
-    Not run here: this needs the built sample (``lakeml sample build``), PostgreSQL with
-    PostGIS, and a few seconds to start.
+    Needs the built sample (``lakeml sample build``) and PostgreSQL with PostGIS; a few
+    seconds to start:
 
     >>> import pystac_client
-    >>> with serve_sample() as srv:  # doctest: +SKIP
+    >>> with serve_sample(sample_root) as srv:  # doctest: +ELLIPSIS
     ...     client = pystac_client.Client.open(srv.stac_url)
-    ...     print(client.get_collection("landsat-c2-l2").id)
-    landsat-c2-l2
+    ...     print(srv.stac_url, client.get_collection("landsat-c2-l2").id)
+    http://127.0.0.1:.../api/stac/v1 landsat-c2-l2
     """
     if root is None:
         from lakeml import sample  # lazy: the sample module is heavy and optional here
@@ -827,7 +823,7 @@ def serve_forever(
     ...
     lakeml.checks.BadInput: sample directory /nonexistent/sample does not exist (run ...)
 
-    Not run here: it serves until Ctrl-C, and needs the built sample and PostgreSQL.
+    Skipped here: it serves until Ctrl-C (``tests/test_server.py`` runs it in a subprocess):
 
     >>> serve_forever(port=8080)  # doctest: +SKIP
     STAC API: http://127.0.0.1:8080/api/stac/v1
@@ -874,11 +870,11 @@ def run_with_sample(cmd: Sequence[str], root: str | os.PathLike[str] | None = No
 
     Examples
     --------
-    Not run here: this starts the sample server (the built sample and PostgreSQL).
+    It starts the sample server (the built sample, here ``sample_root``, and PostgreSQL):
 
-    >>> cmd = ["python", "-c", "import os; print(os.environ['LAKEML_STAC_URL'])"]
-    >>> run_with_sample(cmd)  # doctest: +SKIP
-    http://127.0.0.1:40123/api/stac/v1
+    >>> import sys
+    >>> cmd = [sys.executable, "-c", "import os; print(os.environ['LAKEML_STAC_URL'][:17])"]
+    >>> run_with_sample(cmd, sample_root)
     0
     """
     cmd = [str(c) for c in cmd]

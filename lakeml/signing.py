@@ -70,7 +70,8 @@ def sign(url: str, refresh: bool = False) -> str:
     >>> sign("https://example.com/data/x.TIF?v=2", refresh=True)
     'https://example.com/data/x.TIF?v=2'
 
-    Needs Planetary Computer's token service (an old signature is replaced):
+    Skipped here: it needs Planetary Computer's token service, on the internet (an old
+    signature is replaced; ``tests/test_faults.py`` runs it against one on loopback):
 
     >>> url = "https://landsateuwest.blob.core.windows.net/landsat-c2/x.TIF?se=old&sig=old"
     >>> sign(url)  # doctest: +SKIP
@@ -125,7 +126,8 @@ def sign_with_token_service(url: str, account: str, container: str, refresh: boo
     >>> TOKEN_RETRIES, TOKEN_TIMEOUT
     (3, 10.0)
 
-    Needs Planetary Computer's token service:
+    Skipped here: it needs Planetary Computer's token service, on the internet
+    (``tests/test_faults.py`` runs it against one on loopback):
 
     >>> sign_with_token_service(  # doctest: +SKIP
     ...     "https://landsateuwest.blob.core.windows.net/landsat-c2/x.TIF",

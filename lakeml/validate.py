@@ -22,15 +22,13 @@ the number of starting clusters shows how the answer depends on it.
 
 Examples
 --------
-Not run here: this needs the built sample and the local STAC API server (PostgreSQL and
-pgstac, see :func:`lakeml.server.serve_sample`).
+On the built sample's local STAC API (``sample_stac_url``; :func:`lakeml.server.serve_sample`
+starts one, with PostgreSQL and pgstac); the Manaus scene only (all five: ``make validate``):
 
->>> from lakeml.server import serve_sample
->>> with serve_sample() as srv:  # doctest: +SKIP
-...     report = run(srv.stac_url)
->>> manaus = report["scenes"]["LC09_L2SP_231062_20230723_02_T1"]  # doctest: +SKIP
->>> manaus["lakeml"]["consensus"]["iou"] >= 0.9  # doctest: +SKIP
-True
+>>> report = run(sample_stac_url, ids=["LC09_L2SP_231062_20230723_02_T1"])
+>>> manaus = report["scenes"]["LC09_L2SP_231062_20230723_02_T1"]
+>>> manaus["name"], manaus["lakeml"]["consensus"]["iou"] >= 0.9
+('Manaus', True)
 """
 
 from __future__ import annotations
@@ -78,13 +76,12 @@ def find_item(scene: RealScene, catalog: pystac_client.Client) -> pystac.Item:
 
     Examples
     --------
-    Not run here: this needs the local STAC API server (:func:`lakeml.server.serve_sample`).
+    On the sample's local STAC API (``sample_stac_url``):
 
     >>> from lakeml.search import open_catalog
-    >>> from lakeml.server import serve_sample
-    >>> with serve_sample() as srv:  # doctest: +SKIP
-    ...     item = find_item(SCENES["LC09_L2SP_231062_20230723_02_T1"], open_catalog(srv.stac_url))
-    >>> item.id, item.properties["platform"]  # doctest: +SKIP
+    >>> catalog = open_catalog(sample_stac_url)
+    >>> item = find_item(SCENES["LC09_L2SP_231062_20230723_02_T1"], catalog)
+    >>> item.id, item.properties["platform"]
     ('LC09_L2SP_231062_20230723_02_T1', 'landsat-9')
     """
     from lakeml.search import search
@@ -199,12 +196,17 @@ def sweep(
     >>> inspect.signature(sweep).parameters["starts"].default
     (2, 3, 4, 6, 8, 12)
 
-    Not run here: this needs the local STAC API server serving the scene's COGs
-    (:func:`lakeml.server.serve_sample`), as :func:`validate_scene` runs it:
+    On the sample's Canberra scene, as :func:`validate_scene` runs it:
 
-    >>> rows = sweep(item, scene.bbox, refs, starts=(2, 4))  # doctest: +SKIP
-    >>> [row["start_clusters"] for row in rows]  # doctest: +SKIP
-    [2, 4]
+    >>> from lakeml.pipeline import classify_scene
+    >>> from lakeml.search import open_catalog
+    >>> scene = SCENES["LC08_L2SP_091084_20190205_02_T1"]
+    >>> item = find_item(scene, open_catalog(sample_stac_url))
+    >>> result = classify_scene(item, scene.bbox, lake_point=None)
+    >>> refs = result[result.attrs["references"].split(",")]
+    >>> rows = sweep(item, scene.bbox, refs, starts=(2, 4))
+    >>> [row["start_clusters"] for row in rows], all(r["iou_vs_consensus"] > 0.9 for r in rows)
+    ([2, 4], True)
     """
     from lakeml.pipeline import classify_scene
 
@@ -267,11 +269,13 @@ def validate_scene(
     >>> SCENES["LC08_L2SP_091084_20190205_02_T1"].name
     'Canberra'
 
-    Not run here: this needs the local STAC API server (:func:`lakeml.server.serve_sample`).
+    On the sample's local STAC API (``sample_stac_url``); Canberra has a USGS water bit:
 
-    >>> row = validate_scene(SCENES["LC08_L2SP_091084_20190205_02_T1"], catalog)  # doctest: +SKIP
-    >>> row["lakeml"]["qa_water"]["iou"] >= 0.9  # doctest: +SKIP
-    True
+    >>> from lakeml.search import open_catalog
+    >>> row = validate_scene(SCENES["LC08_L2SP_091084_20190205_02_T1"],
+    ...                      open_catalog(sample_stac_url))
+    >>> row["name"], row["qa_pixel"], row["lakeml"]["qa_water"]["iou"] >= 0.9
+    ('Canberra', True, True)
     """
     from lakeml.pipeline import classify_scene
 
@@ -333,12 +337,10 @@ def run(
 
     Examples
     --------
-    Not run here: this needs the local STAC API server (:func:`lakeml.server.serve_sample`).
+    On the sample's local STAC API (``sample_stac_url``), one scene:
 
-    >>> from lakeml.server import serve_sample
-    >>> with serve_sample() as srv:  # doctest: +SKIP
-    ...     report = run(srv.stac_url, ids=["LC08_L2SP_091084_20190205_02_T1"])
-    >>> list(report["scenes"])  # doctest: +SKIP
+    >>> report = run(sample_stac_url, ids=["LC08_L2SP_091084_20190205_02_T1"])
+    >>> list(report["scenes"])
     ['LC08_L2SP_091084_20190205_02_T1']
     """
     from lakeml.search import open_catalog

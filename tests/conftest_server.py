@@ -213,6 +213,45 @@ def pytest_configure(config: pytest.Config) -> None:
 SERVER_FIXTURES = frozenset({"stac_server", "stac_url", "sample_root", "mini_catalog"})
 """Fixtures (also when used through other fixtures) that mark a test ``server``."""
 
+SAMPLE_DOCTEST_NAMES = ("sample_stac_url", "sample_root")
+"""Names lakeml's examples use for this session's sample: its STAC API (the one sample server,
+shared with the notebooks) and its folder. A doctest that names one gets it
+(:func:`sample_in_doctests`) and is marked ``server``."""
+
+
+def _sample_names(item: pytest.Item) -> set[str]:
+    from _pytest.doctest import DoctestItem
+
+    if not isinstance(item, DoctestItem) or item.dtest is None:
+        return set()
+    return {
+        name
+        for name in SAMPLE_DOCTEST_NAMES
+        for example in item.dtest.examples
+        if name in example.source
+    }
+
+
+def _starts_a_server(item: pytest.Item) -> bool:
+    """A doctest that starts a sample server of its own (``catalog_url``'s example)."""
+    from _pytest.doctest import DoctestItem
+
+    if not isinstance(item, DoctestItem) or item.dtest is None:
+        return False
+    return any("use_sample=True" in example.source for example in item.dtest.examples)
+
+
+@pytest.fixture(autouse=True)
+def sample_in_doctests(request: pytest.FixtureRequest, doctest_namespace: dict[str, Any]) -> None:
+    """Give the examples that name the sample (:data:`SAMPLE_DOCTEST_NAMES`) this session's;
+    other tests get nothing, and start nothing."""
+    names = _sample_names(request.node)
+    if "sample_root" in names:
+        doctest_namespace["sample_root"] = request.getfixturevalue("sample_root")
+    if "sample_stac_url" in names:
+        doctest_namespace["sample_stac_url"] = shared_server(request.config).stac_url
+
+
 SERVER_MODULE_FIXTURES = frozenset(
     {
         ("test_sample.py", "built"),  # sample.build()
@@ -236,8 +275,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.server)
             continue
         names = set(getattr(item, "fixturenames", ()))
-        if names & SERVER_FIXTURES or any(
-            item.path.name == module and name in names for module, name in SERVER_MODULE_FIXTURES
+        if (
+            _sample_names(item)
+            or _starts_a_server(item)
+            or names & SERVER_FIXTURES
+            or any(
+                item.path.name == module and name in names
+                for module, name in SERVER_MODULE_FIXTURES
+            )
         ):
             item.add_marker(pytest.mark.server)
 

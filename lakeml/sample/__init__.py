@@ -97,10 +97,12 @@ Examples
 >>> from lakeml import sample
 >>> [s.item_id for s in sample.scene_specs()][:2]
 ['LT05_L2SP_042033_19840808_02_T1', 'LT05_L2SP_042033_19850912_02_T1']
->>> root = sample.build()  # doctest: +SKIP
->>> [it["id"] for it in sample.items(root)][:2]  # doctest: +SKIP
+>>> root = sample.build()  # built once, then cached (here: this session's, sample_root)
+>>> root == sample_root
+True
+>>> [it["id"] for it in sample.items(root)][:2]
 ['LT05_L2SP_042033_19840808_02_T1', 'LT05_L2SP_042033_19850912_02_T1']
->>> sample.truth("LT05_L2SP_042033_19880702_02_T1").attrs["water_km2"]  # doctest: +SKIP
+>>> sample.truth("LT05_L2SP_042033_19880702_02_T1").attrs["water_km2"]  # doctest: +NUMBER
 163.8
 """
 

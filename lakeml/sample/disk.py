@@ -360,9 +360,9 @@ def build(
 
     Examples
     --------
-    >>> root = build()  # doctest: +SKIP
-    >>> (root / "manifest.json").exists()  # doctest: +SKIP
-    True
+    >>> root = build()  # cached: this session's sample (sample_root) is reused at once
+    >>> root == sample_root, (root / "manifest.json").exists()
+    (True, True)
 
     What it refuses, before any work:
 
@@ -456,10 +456,10 @@ def items(root: Path | str | None = None, synthetic: bool | None = None) -> list
     ...
     lakeml.checks.BadInput: sample root ... exists and is not a directory
 
-    On the built sample:
+    On the built sample (``sample_root``):
 
-    >>> its = items()  # doctest: +SKIP
-    >>> its[0]["assets"]["red"]["href"]  # doctest: +SKIP
+    >>> its = items(sample_root)
+    >>> its[0]["assets"]["red"]["href"]
     'cogs/LT05_L2SP_042033_19840808_02_T1/LT05_L2SP_042033_19840808_20200902_02_T1_SR_B3.TIF'
     """
     from lakeml.real_scenes import SCENES
@@ -514,10 +514,10 @@ def truth(item_id: str, root: Path | str | None = None, full: bool = False) -> x
     ...
     lakeml.checks.BadInput: sample root ... exists and is not a directory
 
-    On the built sample:
+    On the built sample (``sample_root``):
 
-    >>> t = truth("LC08_L2SP_042033_20170718_02_T1")  # doctest: +SKIP
-    >>> t.water.shape, t.attrs["water_km2"]  # doctest: +SKIP
+    >>> t = truth("LC08_L2SP_042033_20170718_02_T1", sample_root)
+    >>> t.water.shape, t.attrs["water_km2"]  # doctest: +NUMBER
     ((1128, 950), 109.16)
     """
     import rasterio
