@@ -14,8 +14,9 @@ exactly as Planetary Computer serves its items, and scores the water mask agains
 
 For each, :func:`lakeml.references.agreement` gives the IoU, producer's accuracy (the share of
 the reference's water that lakeml finds), user's accuracy (the share of lakeml's water that the
-reference calls water) and both water fractions. The original lesson's rule (4 clusters, the
-darkest in NIR + SWIR is water) is scored the same way, to show where it fails, and a sweep over
+reference calls water) and both water fractions. lakeml's own early rule (4 clusters, the
+darkest in NIR + SWIR is water; the original lesson instead read the label at the lake's centre)
+is scored the same way, to show where it fails, and a sweep over
 the number of starting clusters shows how the answer depends on it.
 
 ``make validate`` (``lakeml validate``) writes ``_build/reports/real_scenes.json``.
@@ -108,7 +109,10 @@ def _rounded(scores: dict[str, dict[str, float]]) -> dict[str, dict[str, Any]]:
 
 
 def old_rule(scene: xr.Dataset, bands: Sequence[str], random_state: int = 0) -> xr.DataArray:
-    """Find water by the original lesson's rule: 4 clusters, the darkest in NIR + SWIR.
+    """Find water by lakeml's own early rule: 4 clusters, the darkest in NIR + SWIR.
+
+    Not the original lesson's rule: that lesson read the label at the lake's centre (lon
+    -118.71, lat 38.7), which needs a known lake point, so it does not transfer to other water.
 
     Parameters
     ----------

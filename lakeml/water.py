@@ -385,7 +385,9 @@ def split_mixed(
 
 
 def darkest_cluster(labels: xr.DataArray, ds: xr.Dataset) -> int:
-    """Name water by the original lesson's rule: the cluster darkest in ``nir08 + swir16``.
+    """Name water by lakeml's own early rule: the cluster darkest in ``nir08 + swir16``.
+
+    (Not the original lesson's: it read the label at the lake's centre, lon -118.71, lat 38.7.)
 
     Kept to show where it fails: it always names one cluster, even in a scene without water,
     and the darkest cluster can be black water plus forest shadow while a sediment-laden river

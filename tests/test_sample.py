@@ -423,7 +423,7 @@ def test_the_hard_cases_are_there_and_physical(built, catalog, item_id):
 
 
 def test_the_old_rule_is_fooled_but_not_mndwi(built, catalog):
-    """The original recipe's rule (4 clusters, the darkest in the NIR is water) takes dark rock
+    """lakeml's own early rule (4 clusters, the darkest in the NIR is water) takes dark rock
     and shade for water on this sample, as on real scenes; MNDWI > 0 stays close to the truth."""
     from sklearn.cluster import KMeans
 
