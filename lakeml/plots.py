@@ -19,27 +19,66 @@ from lakeml.checks import require_bands
 from lakeml.files import atomic_write
 from lakeml.water import CHANGE_CODES
 
+WATER = "#2171b5"
+"""The colour of water on every map of the book (water masks, change maps, water clusters)."""
+
+DRY = "#e8dcc0"
+"""The colour of dry land on water masks and change maps."""
+
+NO_DATA = "#bdbdbd"
+"""The colour of pixels with no data (cloud, fill, outside the scene) on categorical maps."""
+
+WATER_CLASSES = {-1: ("no data", NO_DATA), 0: ("dry", DRY), 1: ("water", WATER)}
+"""Name and colour of the values of a water mask (1 water, 0 dry, -1 or NaN no data)."""
+
 CHANGE_COLORS = {
-    0: "#ffffff",
-    1: "#e8dcc0",
+    0: NO_DATA,
+    1: DRY,
     2: "#d7301f",
-    3: "#2c7fb8",
-    4: "#08306b",
+    3: "#fdae61",
+    4: WATER,
 }
 """Colours of the change codes: no data, dry both, water lost, water gained, water both."""
+
+CLUSTER_COLORS = (
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+)
+"""Colours of the clusters not named water, by cluster id (Category10 without its blues)."""
+
+COLUMN_PX = 680
+"""The width of the book's text column at a 1280 px wide window (688 px, measured in Chromium,
+less a margin): every figure of the book fits in it."""
+
+LEGEND_PX = 130
+"""Room a map's named legend (its colour bar, labelled with the class names) takes beside it."""
 
 MAP_OPTS = {
     "x": "x",
     "y": "y",
     "data_aspect": 1,
     "frame_width": 400,
-    "xaxis": None,
-    "yaxis": None,
+    "xlabel": "x (m)",
+    "ylabel": "y (m)",
 }
-"""Defaults of the interactive maps: square pixels, a width that fits the book's column, no axes
-(the coordinates are UTM metres; hover shows them). With ``degrees=True`` the maps are drawn in
-longitude and latitude instead (:func:`to_lonlat`, :func:`degree_opts`)."""
+"""Defaults of the interactive maps on a grid without a CRS: square pixels, a width that fits
+the book's column, axes in the grid's own units. Data with a CRS are drawn in longitude and
+latitude instead (:func:`to_lonlat`, :func:`degree_opts`).
 
+Why not hvplot's ``geo=True`` with the data's own CRS (GeoViews, cartopy): it renders
+offline in Chromium (no tiles or features), but measured on this book's machine (2 cores) one
+map of the 1,071,600-pixel Walker Lake scene took 2.1 s to build with ``geo=True``
+(GeoViews projects every pixel in Python when the figure is made) against 0.16 s with
+:func:`to_lonlat` (odc-geo's nearest-neighbour warp) and 0.08 s unprojected; notebook 03 alone
+draws 14 maps, and each notebook must run in under a minute. GeoViews' Plate Carree also draws
+a degree of longitude as long as a degree of latitude (the lake 1.28 times too wide at 38.7 N)
+unless the aspect is set by hand, as :func:`degree_opts` does."""
 LONLAT_CRS = "EPSG:4326"
 """The CRS maps are drawn in with ``degrees=True``: longitude and latitude on WGS 84."""
 
@@ -225,8 +264,25 @@ def true_color(ds: xr.Dataset, gamma: float = 1 / 2.2, clip: float = 0.3) -> xr.
     return rgb.assign_coords(rgb=["red", "green", "blue"]).rename("true_color")
 
 
-def image(da: xr.DataArray, title: str = "", degrees: bool = False, **kwargs: Any) -> Any:
-    """Plot a (y, x) array as an interactive map with square pixels, sized for the book.
+def _degrees(da: Any, degrees: bool | None) -> bool:
+    """Draw in degrees: as asked, else whenever the data have a CRS."""
+    if degrees is not None:
+        return degrees
+    try:
+        return da.odc.crs is not None
+    except (AttributeError, ValueError):
+        return False
+
+
+def _fit_ticks(opts: dict[str, Any]) -> None:
+    """Fewer longitude ticks on a narrow map, so that their labels do not run together."""
+    width = opts.get("frame_width")
+    if opts.get("x") == "longitude" and width is not None and "xticks" not in opts:
+        opts["xticks"] = 2 if width < 200 else 3 if width < 320 else 5
+
+
+def image(da: xr.DataArray, title: str = "", degrees: bool | None = None, **kwargs: Any) -> Any:
+    """Plot a (y, x) array as an interactive map with axes, sized for the book's column.
 
     Parameters
     ----------
@@ -234,12 +290,13 @@ def image(da: xr.DataArray, title: str = "", degrees: bool = False, **kwargs: An
         The values to show, over ``(y, x)``.
     title : str
         The map's title.
-    degrees : bool
-        Draw the map in longitude/latitude degrees, with axes (:func:`to_lonlat`,
-        :func:`degree_opts`; nearest-neighbour resampling); needs a CRS. Default: the
-        data's own grid, no axes.
+    degrees : bool, optional
+        Draw the map in longitude/latitude degrees (:func:`to_lonlat`, :func:`degree_opts`;
+        nearest-neighbour resampling; needs a CRS). Default: whenever ``da`` has a CRS; else
+        the grid's own coordinates (:data:`MAP_OPTS`).
     **kwargs : Any
-        Options for ``hvplot.image``, on top of (or replacing) :data:`MAP_OPTS`.
+        Options for ``hvplot.image``, on top of (or replacing) these defaults; ``colorbar_opts``
+        goes to the plot's ``.opts``.
 
     Returns
     -------
@@ -256,18 +313,23 @@ def image(da: xr.DataArray, title: str = "", degrees: bool = False, **kwargs: An
     >>> plot = image(nir, title="NIR")
     >>> type(plot).__name__, plot.opts["title"], tuple(map(float, plot.range("nir08")))
     ('Image', 'NIR', (0.01, 0.3))
+    >>> plot.opts["xlabel"]  # no CRS: the grid's own axes
+    'x (m)'
     """
     _hvplot()
 
     opts = {**MAP_OPTS, "title": title}
-    if degrees:
+    if _degrees(da, degrees):
         da = to_lonlat(da)
         opts.update(degree_opts(da))
+    colorbar_opts = kwargs.pop("colorbar_opts", None)
     opts.update(kwargs)
-    return da.hvplot.image(**opts)
+    _fit_ticks(opts)
+    plot = da.hvplot.image(**opts)
+    return plot.opts(colorbar_opts=colorbar_opts) if colorbar_opts else plot
 
 
-def rgb(ds: xr.Dataset, title: str = "", degrees: bool = False, **kwargs: Any) -> Any:
+def rgb(ds: xr.Dataset, title: str = "", degrees: bool | None = None, **kwargs: Any) -> Any:
     """Plot the red, green and blue bands as an interactive true-colour map.
 
     Parameters
@@ -276,9 +338,9 @@ def rgb(ds: xr.Dataset, title: str = "", degrees: bool = False, **kwargs: Any) -
         Scaled reflectance with ``red``, ``green`` and ``blue`` (see :func:`true_color`).
     title : str
         The map's title.
-    degrees : bool
-        Draw the map in longitude/latitude degrees, with axes (see :func:`image`); outside
-        the scene's footprint is white.
+    degrees : bool, optional
+        Draw the map in longitude/latitude degrees (see :func:`image`; default: whenever
+        ``ds`` has a CRS); outside the scene's footprint is white.
     **kwargs : Any
         Options for ``hvplot.rgb``, on top of (or replacing) :data:`MAP_OPTS`.
 
@@ -307,20 +369,160 @@ def rgb(ds: xr.Dataset, title: str = "", degrees: bool = False, **kwargs: Any) -
     _hvplot()
 
     opts = {**MAP_OPTS, "bands": "rgb"}
-    if not degrees:
+    if not _degrees(ds, degrees):
         opts.update(kwargs)
         return true_color(ds).hvplot.rgb(title=title, **opts)
     require_bands(ds, ("red", "green", "blue"), "true colour")
     shown = to_lonlat(ds[["red", "green", "blue"]])
     opts.update(degree_opts(shown, hover=False))
     opts.update(kwargs)
+    _fit_ticks(opts)
     image = true_color(shown.rename(latitude="y", longitude="x"))
     image = image.rename(y="latitude", x="longitude")
     return image.hvplot.rgb(title=title, **opts)
 
 
-def labels(da: xr.DataArray, title: str = "", degrees: bool = False, **kwargs: Any) -> Any:
-    """Plot cluster labels as an interactive map (categorical colours, -1 transparent).
+def categories(
+    da: xr.DataArray,
+    classes: dict[int, tuple[str, str]],
+    title: str = "",
+    degrees: bool | None = None,
+    legend: bool = True,
+    **kwargs: Any,
+) -> Any:
+    """Plot a map of classes (codes) with one named colour each, and a legend of the names.
+
+    The legend is the map's colour bar, one block per class labelled with its name (not a
+    numeric scale). Values not in ``classes`` (and NaN) are transparent.
+
+    Parameters
+    ----------
+    da : xr.DataArray
+        Integer codes over ``(y, x)``.
+    classes : dict of int to (str, str)
+        For each code, its name and colour, in the legend's order (bottom to top).
+    title : str
+        The map's title.
+    degrees : bool, optional
+        Draw the map in longitude/latitude degrees (see :func:`image`).
+    legend : bool
+        Draw the legend (take :data:`LEGEND_PX` more room); off for a panel whose neighbour
+        carries the same legend.
+    **kwargs : Any
+        Options for ``hvplot.image`` (see :func:`image`).
+
+    Returns
+    -------
+    holoviews.Image
+        The map of class positions 0 .. n - 1 (the legend names them).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> mask = xr.DataArray([[1.0, 0.0, np.nan], [1.0, 1.0, 0.0]], dims=("y", "x"),
+    ...                     coords={"y": [45.0, 15.0], "x": [15.0, 45.0, 75.0]})
+    >>> plot = categories(mask.fillna(-1), WATER_CLASSES, title="water")
+    >>> plot.opts["cmap"] == [NO_DATA, DRY, WATER], plot.range("class")
+    (True, (-0.5, 2.5))
+    >>> plot.opts["colorbar_opts"]["major_label_overrides"]
+    {0: 'no data', 1: 'dry', 2: 'water'}
+    """
+    from bokeh.models import FixedTicker
+
+    codes = list(classes)
+    shown = xr.full_like(da, np.nan, dtype="float32")
+    for position, code in enumerate(codes):
+        shown = shown.where(da != code, float(position))
+    opts: dict[str, Any] = {
+        "cmap": [classes[c][1] for c in codes],
+        "clim": (-0.5, len(codes) - 0.5),
+        "colorbar": legend,
+        "clabel": "",
+    }
+    if legend:
+        opts["colorbar_opts"] = {
+            "ticker": FixedTicker(ticks=list(range(len(codes)))),
+            "major_label_overrides": {i: classes[c][0] for i, c in enumerate(codes)},
+            "major_tick_line_color": None,
+            "width": 14,
+        }
+    opts.update(kwargs)
+    return image(shown.rename(da.name or "class"), title, degrees=degrees, **opts)
+
+
+def water_mask(
+    da: xr.DataArray, title: str = "", degrees: bool | None = None, **kwargs: Any
+) -> Any:
+    """Plot a water mask (1 water, 0 dry, NaN no data) with the legend water / dry / no data.
+
+    Parameters
+    ----------
+    da : xr.DataArray
+        1 where water, 0 where dry, NaN (or -1) where no data, over ``(y, x)``.
+    title : str
+        The map's title.
+    degrees : bool, optional
+        Draw the map in longitude/latitude degrees (see :func:`image`).
+    **kwargs : Any
+        Options of :func:`categories`.
+
+    Returns
+    -------
+    holoviews.Image
+        The map, colours :data:`WATER_CLASSES`.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> mask = xr.DataArray([[1.0, 0.0, np.nan], [1.0, 1.0, 0.0]], dims=("y", "x"),
+    ...                     coords={"y": [45.0, 15.0], "x": [15.0, 45.0, 75.0]})
+    >>> water_mask(mask, title="2017").opts["cmap"][-1] == WATER
+    True
+    """
+    return categories(da.fillna(-1), WATER_CLASSES, title, degrees=degrees, **kwargs)
+
+
+def cluster_classes(ids: Any, water: Any = ()) -> dict[int, tuple[str, str]]:
+    """Names and colours of cluster ids: the water clusters in :data:`WATER`, named so.
+
+    Every other cluster takes a colour of :data:`CLUSTER_COLORS` by its id, so that a cluster
+    id keeps its colour from map to map.
+
+    Parameters
+    ----------
+    ids : iterable of int
+        The cluster ids (-1, no data, is left out).
+    water : iterable of int
+        The ids of the clusters named water.
+
+    Returns
+    -------
+    dict of int to (str, str)
+        For :func:`categories`.
+
+    Examples
+    --------
+    >>> cluster_classes([0, 1, 2, -1], water=[2])
+    {0: ('0', '#ff7f0e'), 1: ('1', '#2ca02c'), 2: ('2 water', '#2171b5')}
+    """
+    wet = {int(w) for w in water}
+    return {
+        int(c): (f"{int(c)} water", WATER)
+        if int(c) in wet
+        else (str(int(c)), CLUSTER_COLORS[int(c) % len(CLUSTER_COLORS)])
+        for c in sorted({int(i) for i in ids})
+        if c >= 0
+    }
+
+
+def labels(
+    da: xr.DataArray,
+    title: str = "",
+    degrees: bool | None = None,
+    water: Any = (),
+    **kwargs: Any,
+) -> Any:
+    """Plot cluster labels as an interactive map, with a legend of the cluster ids.
 
     Parameters
     ----------
@@ -329,15 +531,17 @@ def labels(da: xr.DataArray, title: str = "", degrees: bool = False, **kwargs: A
         :func:`lakeml.reshape.from_samples` of :func:`lakeml.cluster.spectral_clustering`).
     title : str
         The map's title.
-    degrees : bool
-        Draw the map in longitude/latitude degrees, with axes (see :func:`image`).
+    degrees : bool, optional
+        Draw the map in longitude/latitude degrees (see :func:`image`).
+    water : iterable of int
+        The clusters named water: drawn in :data:`WATER` and named in the legend.
     **kwargs : Any
-        Options for ``hvplot.image``, on top of (or replacing) these defaults.
+        Options of :func:`categories`.
 
     Returns
     -------
     holoviews.Image
-        The map, no-data pixels NaN: displayed when it is a notebook cell's last value.
+        The map, no-data pixels transparent: displayed when it is a notebook cell's last value.
 
     Examples
     --------
@@ -346,16 +550,19 @@ def labels(da: xr.DataArray, title: str = "", degrees: bool = False, **kwargs: A
     >>> import numpy as np, xarray as xr
     >>> lab = xr.DataArray([[0, 1, 2], [1, -1, 0]], dims=("y", "x"),
     ...                    coords={"y": [45.0, 15.0], "x": [15.0, 45.0, 75.0]})
-    >>> plot = labels(lab, title="3 clusters")
-    >>> plot.opts["cmap"], int(np.isnan(plot.dimension_values("value")).sum())
-    ('Category10', 1)
+    >>> plot = labels(lab, title="3 clusters", water=[1])
+    >>> plot.opts["cmap"][1] == WATER, int(np.isnan(plot.dimension_values(2)).sum())
+    (True, 1)
+    >>> plot.opts["colorbar_opts"]["major_label_overrides"]
+    {0: '0', 1: '1 water', 2: '2'}
     """
-    opts = {"cmap": "Category10", "colorbar": True, **kwargs}
-    return image(da.where(da >= 0), title, degrees=degrees, **opts)
+    classes = cluster_classes(np.unique(np.asarray(da)), water)
+    opts = {"clabel": "cluster", **kwargs}
+    return categories(da, classes, title, degrees=degrees, **opts)
 
 
-def change(da: xr.DataArray, title: str = "", degrees: bool = False, **kwargs: Any) -> Any:
-    """Plot change codes as an interactive map with a fixed colour per code.
+def change(da: xr.DataArray, title: str = "", degrees: bool | None = None, **kwargs: Any) -> Any:
+    """Plot change codes as an interactive map, a named colour per code.
 
     Parameters
     ----------
@@ -363,17 +570,17 @@ def change(da: xr.DataArray, title: str = "", degrees: bool = False, **kwargs: A
         Change codes 0-4 over ``(y, x)``, from :func:`lakeml.water.change_map`.
     title : str
         The map's title.
-    degrees : bool
-        Draw the map in longitude/latitude degrees, with axes (see :func:`image`); outside
-        the grid's footprint is transparent.
+    degrees : bool, optional
+        Draw the map in longitude/latitude degrees (see :func:`image`); outside the grid's
+        footprint is transparent.
     **kwargs : Any
-        Options for ``hvplot.image``, on top of (or replacing) these defaults.
+        Options of :func:`categories`.
 
     Returns
     -------
     holoviews.Image
-        The map, colours :data:`CHANGE_COLORS`: displayed when it is a notebook cell's last
-        value.
+        The map, colours :data:`CHANGE_COLORS`, legend the names of
+        :data:`lakeml.water.CHANGE_CODES`: displayed when it is a notebook cell's last value.
 
     Examples
     --------
@@ -383,8 +590,8 @@ def change(da: xr.DataArray, title: str = "", degrees: bool = False, **kwargs: A
     >>> codes = xr.DataArray(np.array([[0, 1, 2], [3, 4, 4]], "uint8"), dims=("y", "x"),
     ...                      coords={"y": [45.0, 15.0], "x": [15.0, 45.0, 75.0]})
     >>> plot = change(codes, title="1988 -> 2017")
-    >>> plot.opts["cmap"][2], plot.range("value")  # water lost is red; one colour per code
-    ('#d7301f', (-0.5, 4.5))
+    >>> plot.opts["cmap"][2], plot.opts["colorbar_opts"]["major_label_overrides"][2]
+    ('#d7301f', 'water lost')
 
     In degrees (the array needs a CRS): axes in longitude and latitude, shown in the hover:
 
@@ -392,13 +599,12 @@ def change(da: xr.DataArray, title: str = "", degrees: bool = False, **kwargs: A
     >>> from odc.geo.geobox import GeoBox
     >>> grid = GeoBox.from_bbox((353010, 4283910, 353100, 4284000), "EPSG:32611", resolution=30)
     >>> codes = odc.geo.xr.xr_zeros(grid, dtype="uint8") + 4  # water on both dates
-    >>> plot = change(codes, title="1988 -> 2017", degrees=True)
+    >>> plot = change(codes, title="1988 -> 2017")
     >>> [d.name for d in plot.kdims], plot.opts["xlabel"], plot.opts["hover_tooltips"][0]
     (['longitude', 'latitude'], 'longitude (°)', ('longitude (°)', '$x{0.0000}'))
     """
-    cmap = [CHANGE_COLORS[k] for k in sorted(CHANGE_COLORS)]
-    opts = {"cmap": cmap, "clim": (-0.5, 4.5), "colorbar": True, **kwargs}
-    return image(da.astype("float32"), title, degrees=degrees, **opts)
+    classes = {code: (CHANGE_CODES[code], CHANGE_COLORS[code]) for code in sorted(CHANGE_CODES)}
+    return categories(da, classes, title, degrees=degrees, **kwargs)
 
 
 def save_change_png(change_da: xr.DataArray, path: str | os.PathLike[str], title: str = "") -> Path:
@@ -499,8 +705,8 @@ def save_area_png(
     title : str
         The figure's title.
     trend_line : dict of str to float, optional
-        ``km2_per_decade`` and ``intercept_km2`` (as from :func:`lakeml.timeseries.trend`),
-        drawn dashed when the slope is finite.
+        ``km2_per_decade`` and ``intercept_km2`` (as from
+        :func:`lakeml.workflows.timeseries.trend`), drawn dashed when the slope is finite.
 
     Returns
     -------

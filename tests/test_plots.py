@@ -1,4 +1,5 @@
-"""Maps in degrees (plots' ``degrees=True``): lon/lat axes and hover, the UTM default unchanged."""
+"""Maps: in degrees with axes whenever the data have a CRS, categories in a named legend, one
+water colour."""
 
 from __future__ import annotations
 
@@ -49,12 +50,73 @@ def test_maps_in_degrees_have_lonlat_axes(kind):
     assert plot.opts["data_aspect"] == pytest.approx(1 / np.cos(np.radians(38.69)), abs=1e-3)
 
 
-@pytest.mark.parametrize("kind", ["image", "labels", "change"])
-def test_default_maps_stay_on_the_data_grid(kind):
-    data = {"image": _scene().red, "labels": _labels(), "change": _labels().astype("uint8")}[kind]
+@pytest.mark.parametrize("kind", ["image", "labels", "change", "rgb"])
+def test_maps_of_data_with_a_crs_are_in_degrees_by_default(kind):
+    data = {
+        "image": _scene().red,
+        "labels": _labels(),
+        "change": _labels().astype("uint8"),
+        "rgb": _scene(),
+    }[kind]
     plot = getattr(plots, kind)(data, title=kind)
+    assert [d.name for d in plot.kdims] == ["longitude", "latitude"]
+    assert plot.opts["xaxis"] == "bottom" and plot.opts["yaxis"] == "left"
+
+
+def test_maps_without_a_crs_keep_their_grid_and_label_its_axes():
+    bare = xr.DataArray(
+        np.zeros((2, 2)), dims=("y", "x"), coords={"y": [45.0, 15.0], "x": [15.0, 45.0]}
+    )
+    plot = plots.image(bare)
     assert [d.name for d in plot.kdims] == ["x", "y"]
-    assert plot.opts["xaxis"] is None and plot.opts["data_aspect"] == 1
+    assert (plot.opts["xlabel"], plot.opts["ylabel"]) == ("x (m)", "y (m)")
+
+
+def _legend(plot) -> list[str]:
+    """The names the map's legend (its colour bar) shows, bottom to top."""
+    names = plot.opts["colorbar_opts"]["major_label_overrides"]
+    assert list(plot.opts["colorbar_opts"]["ticker"].ticks) == list(names)
+    return [names[i] for i in sorted(names)]
+
+
+def test_categorical_maps_name_their_classes():
+    mask = (_labels() == 1).astype("float32").where(_labels() >= 0)
+    assert _legend(plots.water_mask(mask)) == ["no data", "dry", "water"]
+    change = (_labels() + 2).astype("uint8")
+    assert _legend(plots.change(change)) == [
+        "no data",
+        "dry both",
+        "water lost",
+        "water gained",
+        "water both",
+    ]
+    assert _legend(plots.labels(_labels(), water=[2])) == ["0", "1", "2 water"]
+
+
+def test_water_is_one_colour_on_every_map():
+    mask = (_labels() == 1).astype("float32")
+    assert plots.water_mask(mask).opts["cmap"][-1] == plots.WATER
+    assert plots.change(_labels().astype("uint8")).opts["cmap"][-1] == plots.WATER
+    for k in (3, 5, 8):
+        lab = _labels() % k
+        # whatever its id, the water cluster is drawn in the water colour; others never are
+        for wet in range(min(k, 3)):
+            cmap = plots.labels(lab, water=[wet]).opts["cmap"]
+            ids = sorted(set(np.unique(lab.values).tolist()) - {-1})
+            assert cmap[ids.index(wet)] == plots.WATER
+            assert cmap.count(plots.WATER) == 1
+
+
+def test_a_cluster_keeps_its_colour_from_map_to_map():
+    three = plots.cluster_classes([0, 1, 2])
+    five = plots.cluster_classes([0, 1, 2, 3, 4], water=[4])
+    assert all(three[c][1] == five[c][1] for c in three)
+
+
+def test_narrow_maps_get_fewer_longitude_ticks():
+    narrow = plots.image(_scene().red, frame_width=150)
+    wide = plots.image(_scene().red, frame_width=400)
+    assert narrow.opts["xticks"] < wide.opts["xticks"] <= 5
 
 
 def test_nearest_keeps_labels_labels():
