@@ -25,9 +25,10 @@ recipe fails often under a Client (``lost dependencies``): it is retried up to
 ``--seed-attempts`` times for ``--repeats`` successes; failures are counted. Water: the cluster
 with the lowest mean nir08 + swir16 reflectance; IoU with the truth over the labelled pixels.
 
-The scene is the offline sample's 2017 Landsat 8 scene (``lakeml.sample``, the notebook's
+The scene is the offline sample's 2017 Landsat 8 scene (``lakeml.offline.sample``, the notebook's
 ``items[1]``), loaded with ``lakeml.load.load_scene`` (scale/offset, ``qa_pixel`` mask); without
-``lakeml.sample``, a synthetic 1128 x 950 scene of 7 reflectance bands + lwir11 with a known lake.
+``lakeml.offline.sample``, a synthetic 1128 x 950 scene of 7 reflectance bands + lwir11 with a known
+lake.
 
 Usage::
 
@@ -134,7 +135,7 @@ def synthetic_scene(seed: int = 0) -> tuple[np.ndarray, np.ndarray, tuple[str, .
 
 
 def sample_scene() -> tuple[np.ndarray, np.ndarray, tuple[str, ...], str] | None:
-    """The offline sample's 2017 Landsat 8 scene (the notebook's pick), if ``lakeml.sample`` exists.
+    """The offline sample's 2017 Landsat 8 scene (the notebook's pick), if the sample exists.
 
     Loaded like the cookbook does (``lakeml.load.load_scene``: scale/offset, ``qa_pixel`` mask),
     stacked with ``lakeml.reshape.to_samples``. Returns (bands (n, p) float32 with NaN rows,
@@ -143,8 +144,8 @@ def sample_scene() -> tuple[np.ndarray, np.ndarray, tuple[str, ...], str] | None
     try:
         import pystac
 
-        from lakeml import sample
         from lakeml.load import load_scene
+        from lakeml.offline import sample
         from lakeml.reshape import to_samples
     except ImportError:
         return None

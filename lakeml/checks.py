@@ -597,6 +597,7 @@ __all__ = [
     "PLATFORMS",
     "BBox",
     "BadInput",
+    "UnusableData",
     "bbox_contains",
     "check_choice",
     "check_fraction",

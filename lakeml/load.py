@@ -370,10 +370,10 @@ def load_scene(
     chunks : dict of str to int or None
         Dask chunks (default one 2048 x 2048 block per band).
     mask : iterable of str
-        ``qa_pixel`` flags to mask (see :data:`MASK_BITS`); pass ``()`` to keep every pixel.
-        An item without a ``qa_pixel`` asset (e.g. a real scene of :mod:`lakeml.real_scenes`
-        whose source had no QA band) is masked by nodata only: there is nothing to mask the
-        flags with, so asking for them is fine and masks nothing.
+        ``qa_pixel`` flags to mask (see :data:`MASK_BITS`); pass ``()`` to keep every pixel. An item
+        without a ``qa_pixel`` asset (e.g. a real scene of :mod:`lakeml.offline.sample.real_scenes`
+        whose source had no QA band) is masked by nodata only: there is nothing to mask the flags
+        with, so asking for them is fine and masks nothing.
     geobox : odc.geo.geobox.GeoBox or None
         A grid to load onto instead of ``bbox``/``resolution`` (use it to put two dates on one
         grid).

@@ -11,13 +11,13 @@ files, placed in the book's ``_static/panel-dist/``. Enable it in ``_config.yml`
     sphinx:
       extra_extensions: [lakeml.sphinxext]
 
-References to re-exported names: ``lakeml.sample`` is a package whose public names live in its
-modules (``build`` in ``lakeml.sample.disk``...) and are re-exported by the package. The API
-page (``notebooks/api.md``) documents each name once, where it is defined, so that module
-constants keep their docstrings (autodoc cannot document data that a module only imports).
-When a ``lakeml...`` reference target is not documented, :func:`documented_name` imports it
-and resolves it to the one documented name of the same object (``lakeml.sample.build`` ->
-``lakeml.sample.disk.build``). Targets that do not import (typos) are left alone, so the
+References to re-exported names: ``lakeml.offline.sample`` is a package whose public names live in
+its modules (``build`` in ``lakeml.offline.sample.disk``...) and are re-exported by the package. The
+API page (``notebooks/api.md``) documents each name once, where it is defined, so that module
+constants keep their docstrings (autodoc cannot document data that a module only imports). When a
+``lakeml...`` reference target is not documented, :func:`documented_name` imports it and resolves it
+to the one documented name of the same object (``lakeml.offline.sample.build`` ->
+``lakeml.offline.sample.disk.build``). Targets that do not import (typos) are left alone, so the
 nitpicky build still fails on them.
 
 Launch buttons, only when the book knows its repository: :func:`launch_options` turns
@@ -91,7 +91,7 @@ def _lookup(dotted: str) -> Any:
     Parameters
     ----------
     dotted : str
-        A dotted name, e.g. ``"lakeml.sample.build"``.
+        A dotted name, e.g. ``"lakeml.offline.sample.build"``.
 
     Returns
     -------

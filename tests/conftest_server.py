@@ -5,14 +5,14 @@ Loaded as a plugin by ``pyproject.toml`` (``addopts = "-p tests.conftest_server"
 Fixtures
 --------
 stac_server (session)
-    A running ``lakeml.server.SampleServer`` for the sample built by ``lakeml.sample.build()``
-    (``.stac_url``, ``.data_url``, ``.root``). One per pytest-xdist worker: each has its own free
-    port and temporary directory.
+    A running ``lakeml.offline.server.SampleServer`` for the sample built by
+    ``lakeml.offline.sample.build()`` (``.stac_url``, ``.data_url``, ``.root``). One per
+    pytest-xdist worker: each has its own free port and temporary directory.
 stac_url (function)
     ``stac_server.stac_url``, also set as ``$LAKEML_STAC_URL`` for the test (monkeypatch), so code
     that reads the environment (``lakeml.search``) talks to the local server.
 sample_root (session)
-    The sample directory (``lakeml.sample.build()``).
+    The sample directory (``lakeml.offline.sample.build()``).
 mini_catalog (session)
     A tiny independent sample (3 items, small COGs) in the same layout, written by
     ``make_mini_catalog``; used by the server's own tests of its mechanics.
@@ -65,8 +65,8 @@ def mini_pixels(index: int) -> Any:
 def make_mini_catalog(root: Path) -> Path:
     """Write a tiny sample (collection + 3 items, one COG each) under ``root``; return ``root``.
 
-    Same layout as ``lakeml.sample``: ``catalog/collection.json``, ``catalog/items.ndjson`` with
-    hrefs relative to ``root``, ``cogs/<item_id>/<item_id>_SR_B4.TIF`` (EPSG:32611, 30 m).
+    Same layout as ``lakeml.offline.sample``: ``catalog/collection.json``, ``catalog/items.ndjson``
+    with hrefs relative to ``root``, ``cogs/<item_id>/<item_id>_SR_B4.TIF`` (EPSG:32611, 30 m).
 
     Used as ``make_mini_catalog(tmp_path)``.
     """
@@ -153,8 +153,8 @@ def mini_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def sample_root() -> Path:
-    """The offline sample directory, built on first use by ``lakeml.sample.build()``."""
-    from lakeml import sample
+    """The offline sample directory, built on first use by ``lakeml.offline.sample.build()``."""
+    from lakeml.offline import sample
 
     return Path(sample.build())
 
@@ -172,8 +172,8 @@ def shared_server(config: pytest.Config) -> Any:
     starts). Stopped by :func:`stop_shared_server` at the end of the session.
     """
     if _SERVER not in config.stash:
-        from lakeml import sample
-        from lakeml.server import serve_sample
+        from lakeml.offline import sample
+        from lakeml.offline.server import serve_sample
 
         stack = contextlib.ExitStack()
         config.stash[_STACK] = stack
@@ -233,12 +233,12 @@ def _sample_names(item: pytest.Item) -> set[str]:
 
 
 def _starts_a_server(item: pytest.Item) -> bool:
-    """A doctest that starts a sample server of its own (``catalog_url``'s example)."""
+    """A doctest that starts a sample server of its own (``serve_sample``'s example)."""
     from _pytest.doctest import DoctestItem
 
     if not isinstance(item, DoctestItem) or item.dtest is None:
         return False
-    return any("use_sample=True" in example.source for example in item.dtest.examples)
+    return any("serve_sample(" in example.source for example in item.dtest.examples)
 
 
 @pytest.fixture(autouse=True)

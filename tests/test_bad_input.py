@@ -1,6 +1,6 @@
 """Bad input, as one table: what a student mistypes, and the exact answer lakeml gives.
 
-Command rows run ``lakeml change`` / ``lakeml timeseries`` (``lakeml.cli.main``, in this
+Command rows run ``lakeml change`` / ``lakeml timeseries`` (``lakeml.workflows.cli.main``, in this
 process) and assert the exit code 2, the exact one-line message on stderr and that nothing was
 written. Function rows call the library and assert the exact message and the type: a
 ``lakeml.checks.BadInput`` for the user's mistakes, a plain ``ValueError`` for a state of the
@@ -25,8 +25,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from lakeml import checks, cli, load, pipeline, search, water
+from lakeml import checks, load, search, water
 from lakeml.search import WALKER_LAKE_BBOX
+from lakeml.workflows import cli, pipeline
 
 BBOX = ["--bbox", "-118.89", "38.54", "-118.57", "38.84"]
 DATES = ["--before", "1988-06-01/1988-09-30", "--after", "2017-06-01/2017-09-30"]
@@ -226,9 +227,9 @@ def no_work(monkeypatch):
 
         return call
 
-    import lakeml.server
+    import lakeml.offline.server
 
-    monkeypatch.setattr(lakeml.server, "serve_sample", refuse("serve_sample"))
+    monkeypatch.setattr(lakeml.offline.server, "serve_sample", refuse("serve_sample"))
     return started
 
 
@@ -443,7 +444,7 @@ def test_two_grids_are_aligned_automatically(items):
 )
 def test_a_real_process_exits_2_with_one_line(argv, tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "lakeml.cli", *argv, "--out", str(tmp_path)],
+        [sys.executable, "-m", "lakeml.workflows.cli", *argv, "--out", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=120,

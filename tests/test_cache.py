@@ -113,7 +113,7 @@ def test_stale_temporary_files_are_swept_young_ones_kept(item, tmp_path):
 
 def test_cache_key_follows_the_item_version(item):
     """A re-processed item (new ``created``/``updated``) or a new sample is a new cache entry."""
-    from lakeml import sample
+    from lakeml.offline import sample
 
     where = {"bbox": BBOX, "resolution": 30}
     key = cache.scene_key(item, BANDS, where)

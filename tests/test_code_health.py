@@ -13,6 +13,7 @@ The doctests (every Examples section in lakeml/) run through ``--doctest-modules
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -66,16 +67,18 @@ def test_wheel_ships_py_typed(tmp_path):
     wheel = build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     assert "lakeml/py.typed" in names, sorted(names)
-    assert "lakeml/cli.py" in names
+    assert "lakeml/workflows/cli.py" in names
     # PEP 639: the code's licence (pyproject's license-files), not the text's
     licenses = [n.split("/licenses/")[1] for n in names if "/licenses/" in n]
     assert licenses == ["LICENSE"], sorted(names)
-    # the real scenes of the offline sample, as package data (lakeml.real_scenes.raw_dir)
-    from lakeml.real_scenes import SCENES
+    # the real scenes of the offline sample, as package data
+    # (lakeml.offline.sample.real_scenes.raw_dir)
+    from lakeml.offline.sample.real_scenes import SCENES
 
     for scene in SCENES.values():
-        assert any(n.startswith(f"lakeml/data/real_scenes/{scene.source}") for n in names)
-    assert "lakeml/data/ATTRIBUTION.md" in names
+        source = f"lakeml/offline/sample/data/real_scenes/{scene.source}"
+        assert any(n.startswith(source) for n in names)
+    assert "lakeml/offline/sample/data/ATTRIBUTION.md" in names
 
 
 API_PAGE = ROOT / "notebooks" / "api.md"
@@ -83,7 +86,7 @@ NOT_API = {"lakeml.sphinxext"}  # the book's own Sphinx extension
 
 
 def lakeml_modules() -> list[str]:
-    """Every public module of the lakeml package, e.g. ``lakeml.load``, ``lakeml.sample.grid``."""
+    """Every public module of lakeml, e.g. ``lakeml.load``, ``lakeml.offline.server``."""
     names = []
     for path in sorted((ROOT / "lakeml").rglob("*.py")):
         parts = path.relative_to(ROOT).with_suffix("").parts
@@ -105,3 +108,28 @@ def test_api_page_lists_every_module():
     assert not top, f"{API_PAGE.name}: add {top} to the autosummary table at the top"
     gone = sorted(documented - set(modules))
     assert not gone, f"{API_PAGE.name} documents modules that do not exist: {gone}"
+
+
+CORE = ["search", "load", "reshape", "cluster", "water", "references", "plots", "checks",
+        "errors", "files", "cache", "signing"]  # fmt: skip
+
+
+def _loaded_after(imports: list[str]) -> list[str]:
+    code = (
+        f"import sys, {', '.join(imports)}\n"
+        "print(sorted(m for m in sys.modules if m.startswith('lakeml')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return ast.literal_eval(out.stdout)  # a printed list of module names
+
+
+def test_three_layers_the_core_imports_neither_and_the_workflows_not_the_offline_kit():
+    """The lesson core loads no workflow and no offline-kit module; the workflows load no
+    offline-kit module (its sample's URL and truth are passed in); ``import lakeml`` alone
+    loads nothing else."""
+    assert _loaded_after(["lakeml"]) == ["lakeml"]
+    core = _loaded_after([f"lakeml.{m}" for m in CORE])
+    assert not [m for m in core if m.startswith(("lakeml.workflows", "lakeml.offline"))], core
+    flows = _loaded_after([f"lakeml.workflows.{m}" for m in ("pipeline", "timeseries", "validate")])
+    assert not [m for m in flows if m.startswith("lakeml.offline")], flows
+    assert "lakeml.workflows.pipeline" in flows

@@ -26,7 +26,7 @@ import pytest
 from rasterio.errors import RasterioIOError
 
 from lakeml import errors, load, search, signing
-from lakeml.cli import describe
+from lakeml.workflows.cli import describe
 from tests.faultproxy import Fault, Proxy, fault_proxy
 from tests.leaks import SIGNED_URL
 
@@ -112,7 +112,7 @@ def run_search(ctx: Ctx, timeout: float = 60, retries: int = 5) -> None:
 def run_series_search(ctx: Ctx) -> None:
     """The series' per-year search (timeseries.search_years) is the single search's, retries
     included: the same ids as :func:`run_search`."""
-    from lakeml import timeseries
+    from lakeml.workflows import timeseries
 
     catalog = search.open_catalog(ctx.url)
     found = timeseries.search_years(
@@ -197,7 +197,7 @@ def change_command(ctx: Ctx) -> None:
         [
             sys.executable,
             "-m",
-            "lakeml.cli",
+            "lakeml.workflows.cli",
             "change",
             "--bbox",
             *map(str, SMALL_BBOX),

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from lakeml.real_scenes import SCENES
+from lakeml.offline.sample.real_scenes import SCENES
 from lakeml.search import WALKER_LAKE_BBOX
 from tests.wheel import ROOT, build_wheel
 
@@ -70,7 +70,7 @@ def _run(installed, args: list[str], timeout: float = 600) -> subprocess.Complet
 
 def test_the_wheel_is_what_runs(installed):
     proc = subprocess.run(
-        [str(installed["py"]), "-c", "import lakeml, lakeml.real_scenes as r; "
+        [str(installed["py"]), "-c", "import lakeml, lakeml.offline.sample.real_scenes as r; "
          "print(lakeml.__file__); print(r.raw_dir()); print(r.missing_sources())"],
         cwd=installed["work"], env=installed["env"], capture_output=True, text=True, check=True,
     )  # fmt: skip

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -66,6 +67,8 @@ def tiny_book(path: Path) -> Path:
     config.pop("logo", None)
     config["html"].pop("favicon", None)
     (path / "notebooks").mkdir(parents=True)
+    for static in config["sphinx"]["config"].get("html_static_path", []):
+        shutil.copytree(ROOT / static, path / static)  # the book's own CSS and JS
     (path / "_config.yml").write_text(yaml.safe_dump(config))
     toc = {"format": "jb-book", "root": "intro", "chapters": [{"file": "notebooks/page"}]}
     (path / "_toc.yml").write_text(yaml.safe_dump(toc))

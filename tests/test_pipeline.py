@@ -15,9 +15,9 @@ import xarray as xr
 from affine import Affine
 from odc.geo.geobox import GeoBox
 
-from lakeml import sample
-from lakeml.pipeline import AGREEMENT_KEYS, change_summary
+from lakeml.offline import sample
 from lakeml.water import area_km2
+from lakeml.workflows.pipeline import AGREEMENT_KEYS, change_summary
 from tests.leaks import SIGNED_OR_TOKEN
 
 ORIGINAL = [
@@ -31,7 +31,7 @@ ORIGINAL = [
     "--after",
     "2017-06-01/2017-09-30",
 ]
-LAKEML = [sys.executable, "-m", "lakeml.cli"]
+LAKEML = [sys.executable, "-m", "lakeml.workflows.cli"]
 
 
 def run(args: list[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:

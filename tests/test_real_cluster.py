@@ -23,9 +23,10 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from lakeml import timeseries as ts
-from lakeml.pipeline import classify_scene
+from lakeml.offline import sample
 from lakeml.search import WALKER_LAKE_BBOX, WALKER_LAKE_CENTRE, open_catalog, search
+from lakeml.workflows import timeseries as ts
+from lakeml.workflows.pipeline import classify_scene
 
 BIN = Path(sys.executable).parent
 BBOX = [str(v) for v in WALKER_LAKE_BBOX]
@@ -120,7 +121,7 @@ def _run_cli(
     args: list[str], env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
-        [sys.executable, "-m", "lakeml.cli", *args],
+        [sys.executable, "-m", "lakeml.workflows.cli", *args],
         capture_output=True,
         text=True,
         timeout=600,
@@ -142,7 +143,7 @@ def test_timeseries_command_on_a_scheduler_equals_threads(scheduler, stac_server
     remote = pd.read_csv(tmp_path / "lake_area.csv").set_index("year")
     local = ts.to_table(
         ts.timeseries(
-            WALKER_LAKE_BBOX, "2011-2014", resolution=120, truth=True,
+            WALKER_LAKE_BBOX, "2011-2014", resolution=120, truth=sample.truth,
             catalog=open_catalog(stac_server.stac_url),
         )
     ).set_index("year")  # fmt: skip
@@ -172,8 +173,8 @@ def test_change_command_follows_dask_scheduler_address(scheduler, tmp_path):
 
 def test_scheduler_and_workers_are_refused_together(scheduler, tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "lakeml.cli", "timeseries", "--bbox", *BBOX, "--years", "2011",
-         "--sample", "--out", str(tmp_path), "--workers", "2", "--scheduler", scheduler],
+        [sys.executable, "-m", "lakeml.workflows.cli", "timeseries", "--bbox", *BBOX, "--years",
+         "2011", "--sample", "--out", str(tmp_path), "--workers", "2", "--scheduler", scheduler],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 2

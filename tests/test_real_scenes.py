@@ -1,7 +1,8 @@
 """Five real Landsat crops through the real path: local STAC API -> search -> odc-stac load.
 
-The raw files (``lakeml/data/real_scenes``, see ``lakeml/data/ATTRIBUTION.md``) are read here
-independently of :mod:`lakeml.real_scenes` (tarfile + rasterio, the MTL grid worked out the way
+The raw files (``lakeml/offline/sample/data/real_scenes``, see
+``lakeml/offline/sample/data/ATTRIBUTION.md``) are read here independently of
+:mod:`lakeml.offline.sample.real_scenes` (tarfile + rasterio, the MTL grid worked out the way
 xlandsat does it: corners are pixel centres), and every loaded pixel is compared with them.
 """
 
@@ -23,10 +24,12 @@ from pyproj import Transformer
 from rasterio.errors import NotGeoreferencedWarning
 from shapely.geometry import box, shape
 
-from lakeml import load, real_scenes, sample, search
-from lakeml.real_scenes import SCENES
+from lakeml import load, search
+from lakeml.offline import sample
+from lakeml.offline.sample import real_scenes
+from lakeml.offline.sample.real_scenes import SCENES
 
-RAW = Path(__file__).parents[1] / "lakeml" / "data" / "real_scenes"  # package data
+RAW = Path(__file__).parents[1] / "lakeml" / "offline" / "sample" / "data" / "real_scenes"
 REAL_PC = Path(__file__).parent / "data" / "landsat-c2-l2-pc.json"
 
 LIVERPOOL = "LC08_L2SP_204023_20200927_02_T1"
@@ -198,7 +201,7 @@ def test_scenes_table_and_manifest(sample_root: Path):
     for s in SCENES.values():
         assert s.item_id[17:25] == s.date.replace("-", "") and s.water
     manifest = json.loads((sample_root / "manifest.json").read_text())
-    assert manifest["version"] == "1.2.0" == sample.SAMPLE_VERSION
+    assert manifest["version"] == "1.3.0" == sample.SAMPLE_VERSION
     assert manifest["real_items"] == list(SCENES)
     assert manifest["real_scenes"].startswith("included: Liverpool")
     assert manifest["items"] == [s.item_id for s in sample.scene_specs()]

@@ -59,7 +59,7 @@ def read_stub(year: int) -> xr.Dataset:
 def classify(ds: xr.Dataset, bands: list[str]) -> xr.DataArray:
     # A whole 185 km scene at 3 km holds mountains, snow and cloud besides the desert, and the lake
     # is only ~0.5 % of its pixels; clusters are named by DSWE's tests on their pixels, and a
-    # mixed one is split, as lakeml.pipeline.classify_scene does.
+    # mixed one is split, as lakeml.workflows.pipeline.classify_scene does.
     samples = standardize(to_samples(ds, bands)).compute()
     labels = spectral_clustering(samples, n_clusters=4, random_state=0)
     evidence = dswe_water(ds).stack(sample=("y", "x"))

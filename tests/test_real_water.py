@@ -1,11 +1,11 @@
 """Water on REAL pixels: the five real Landsat scenes, through the local STAC API.
 
-Each scene is searched and loaded exactly as on Planetary Computer (``lakeml.real_scenes``
-serves them as ``landsat-c2-l2`` items with COGs), classified by
-:func:`lakeml.pipeline.classify_scene`, and scored by :mod:`lakeml.validate` against the
-consensus of USGS DSWE, Geoscience Australia's WOfS and MNDWI-Otsu (the pixels on which all three
-agree) and, on Canberra, against the USGS ``qa_pixel`` water bit. The report is also written to
-``_build/reports/real_scenes.json`` (``make validate`` adds the sweep over clusters).
+Each scene is searched and loaded exactly as on Planetary Computer
+(``lakeml.offline.sample.real_scenes`` serves them as ``landsat-c2-l2`` items with COGs), classified
+by :func:`lakeml.workflows.pipeline.classify_scene`, and scored by :mod:`lakeml.workflows.validate`
+against the consensus of USGS DSWE, Geoscience Australia's WOfS and MNDWI-Otsu (the pixels on which
+all three agree) and, on Canberra, against the USGS ``qa_pixel`` water bit. The report is also
+written to ``_build/reports/real_scenes.json`` (``make validate`` adds the sweep over clusters).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from lakeml import validate
-from lakeml.real_scenes import SCENES
+from lakeml.offline.sample.real_scenes import SCENES
+from lakeml.workflows import validate
 
 LIVERPOOL = "LC08_L2SP_204023_20200927_02_T1"
 BRUMADINHO = "LC08_L2SP_218074_20190114_02_T1"
@@ -28,7 +28,7 @@ REPORT = Path(__file__).resolve().parents[1] / "_build" / "reports" / "real_scen
 
 @pytest.fixture(scope="module")
 def report(stac_server):
-    out = validate.run(stac_server.stac_url)
+    out = validate.run(stac_server.stac_url, SCENES)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(json.dumps(out, indent=2))
     return out["scenes"]

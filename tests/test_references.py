@@ -1,5 +1,5 @@
 """The reference water classifiers (lakeml.references) on pixels computed by hand, and on real
-Landsat pixels (lakeml/data/real_scenes)."""
+Landsat pixels (lakeml/offline/sample/data/real_scenes)."""
 
 from __future__ import annotations
 
@@ -332,7 +332,7 @@ def test_agreement_scores():
 # Real Landsat pixels: the Canberra ESPA crop has a USGS water bit (Collection 1 pixel_qa bit 2).
 CANBERRA = (
     Path(__file__).parents[1]
-    / "lakeml/data/real_scenes/LC08_L1TP_091084_20190205_20190221_01_T1_espa_sr"
+    / "lakeml/offline/sample/data/real_scenes/LC08_L1TP_091084_20190205_20190221_01_T1_espa_sr"
 )
 
 

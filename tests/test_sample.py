@@ -1,6 +1,6 @@
 """The offline sample looks like Planetary Computer's landsat-c2-l2 and has a trustworthy truth.
 
-The sample is built once per machine (``lakeml.sample.build()``, cached under
+The sample is built once per machine (``lakeml.offline.sample.build()``, cached under
 ``$LAKEML_SAMPLE_DIR`` or ``~/.cache/lakeml/sample-v1``; ~30 s the first time); every test here
 reads it.
 """
@@ -19,7 +19,7 @@ import pystac
 import pytest
 import rasterio
 
-from lakeml import sample
+from lakeml.offline import sample
 
 REAL_ITEMS = Path(__file__).parent / "data" / "landsat-c2-l2-pc.json"
 L5_1988 = "LT05_L2SP_042033_19880702_02_T1"
@@ -35,8 +35,8 @@ def built() -> Path:
 
 @pytest.fixture(scope="session")
 def catalog(built: Path) -> dict[str, dict[str, Any]]:
-    # the synthetic Walker Lake scenes only: the real ones (lakeml.real_scenes) have their own
-    # tests (tests/test_real_scenes.py)
+    # the synthetic Walker Lake scenes only: the real ones (lakeml.offline.sample.real_scenes) have
+    # their own tests (tests/test_real_scenes.py)
     return {it["id"]: it for it in sample.items(built, synthetic=True)}
 
 

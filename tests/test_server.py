@@ -25,7 +25,7 @@ import rasterio
 import requests
 from rasterio.windows import Window
 
-from lakeml.server import read_catalog, run_with_sample, serve_sample
+from lakeml.offline.server import read_catalog, run_with_sample, serve_sample
 from tests.conftest_server import MINI_ITEMS, MINI_SHAPE, mini_pixels
 
 WALKER_BBOX = [-118.89, 38.54, -118.57, 38.84]
@@ -109,7 +109,7 @@ def cql2(platform: str, max_cloud: float = 1) -> dict:
 
 def test_cql2_search_finds_the_expected_items(stac_server):
     """The original notebook's two searches, as CQL2-JSON, give sample.EXPECTED_SEARCH."""
-    from lakeml import sample
+    from lakeml.offline import sample
 
     assert cql2("landsat-5") == CQL2_L5_CLEAR
     client = pystac_client.Client.open(stac_server.stac_url)
@@ -128,7 +128,7 @@ def test_cql2_search_finds_the_expected_items(stac_server):
 
 
 def test_every_href_is_absolute_and_served(stac_server):
-    from lakeml import sample
+    from lakeml.offline import sample
 
     r = requests.post(
         stac_server.stac_url + "/search", json={"collections": ["landsat-c2-l2"], "limit": 1000}
@@ -259,7 +259,7 @@ def test_killed_parent_leaves_nothing_running(mini_catalog, tmp_path):
     """If the Python process holding serve_sample() is SIGKILLed, uvicorn cleans up."""
     script = (
         "import json, sys, time\n"
-        "from lakeml.server import serve_sample\n"
+        "from lakeml.offline.server import serve_sample\n"
         "cm = serve_sample(sys.argv[1])\n"
         "srv = cm.__enter__()\n"
         "print(json.dumps({'pids': srv.pids, 'port': srv.port, 'workdir': str(srv.workdir)}))\n"
@@ -303,7 +303,7 @@ def test_run_with_sample_passes_the_url_and_the_exit_code(mini_catalog, tmp_path
 
 def test_serve_forever_stops_on_ctrl_c(mini_catalog):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lakeml.server", "--root", str(mini_catalog)],
+        [sys.executable, "-m", "lakeml.offline.server", "--root", str(mini_catalog)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

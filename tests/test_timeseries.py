@@ -16,13 +16,14 @@ import pytest
 import xarray as xr
 from scipy import stats
 
-from lakeml import checks, sample
-from lakeml import timeseries as ts
+from lakeml import checks
+from lakeml.offline import sample
 from lakeml.search import WALKER_LAKE_BBOX
+from lakeml.workflows import timeseries as ts
 from tests.leaks import SIGNED_OR_TOKEN
 
 BBOX = ["--bbox", "-118.89", "38.54", "-118.57", "38.84"]
-LAKEML = [sys.executable, "-m", "lakeml.cli"]
+LAKEML = [sys.executable, "-m", "lakeml.workflows.cli"]
 CSV_COLUMNS = [
     "year",
     "item_id",
@@ -314,7 +315,9 @@ def test_selection_rule_least_masked_over_bbox(stac_url):
 def few_years(stac_server) -> xr.Dataset:
     """2011-2014 at 120 m on dask's threaded scheduler (2012 SLC-off, 2014 cloud over the lake)."""
     catalog = _catalog(stac_server)
-    return ts.timeseries(WALKER_LAKE_BBOX, "2010-2014", resolution=120, truth=True, catalog=catalog)
+    return ts.timeseries(
+        WALKER_LAKE_BBOX, "2010-2014", resolution=120, truth=sample.truth, catalog=catalog
+    )
 
 
 def _catalog(stac_server):
@@ -361,7 +364,7 @@ def test_same_numbers_on_a_distributed_cluster(few_years, stac_server):
             WALKER_LAKE_BBOX,
             "2011-2013",
             resolution=120,
-            truth=True,
+            truth=sample.truth,
             catalog=_catalog(stac_server),
             client=client,
         )

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from lakeml.sample.grid import (
+from lakeml.offline.sample.grid import (
     EPSG,
     LAKE_CENTRE,
     LOAD_WINDOW,
@@ -27,7 +27,7 @@ from lakeml.sample.grid import (
     SCENE_SHAPE,
     SCENE_TRANSFORM,
 )
-from lakeml.sample.scenes import LAKE_LEVEL_FT, SEED
+from lakeml.offline.sample.scenes import LAKE_LEVEL_FT, SEED
 
 LEVEL_HIGH_STAND = 1221.0
 """Elevation (m) below which the lakebed is bare playa (``shore``): the lake of the 1960s-70s,

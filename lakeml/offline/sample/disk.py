@@ -24,7 +24,8 @@ import xarray as xr
 
 from lakeml.checks import BadInput
 from lakeml.files import write_cog
-from lakeml.sample.grid import (
+from lakeml.offline.sample import real_scenes
+from lakeml.offline.sample.grid import (
     EPSG,
     LOAD_WINDOW,
     RESOLUTION,
@@ -33,11 +34,11 @@ from lakeml.sample.grid import (
     load_geobox,
     scene_geobox,
 )
-from lakeml.sample.landscape import CLASSES, _landscape, _levels
-from lakeml.sample.missions import _file_suffix, asset_definitions
-from lakeml.sample.render import render_scene
-from lakeml.sample.scenes import SEED, SceneSpec, _inflow_at, _overpass, scene_specs
-from lakeml.sample.stac import COLLECTION_ID, SAMPLE_VERSION, _collection, _item
+from lakeml.offline.sample.landscape import CLASSES, _landscape, _levels
+from lakeml.offline.sample.missions import _file_suffix, asset_definitions
+from lakeml.offline.sample.render import render_scene
+from lakeml.offline.sample.scenes import SEED, SceneSpec, _inflow_at, _overpass, scene_specs
+from lakeml.offline.sample.stac import COLLECTION_ID, SAMPLE_VERSION, _collection, _item
 
 _ENV_DIR = "LAKEML_SAMPLE_DIR"
 
@@ -192,18 +193,16 @@ def sample_dir() -> Path:
 def _manifest(root: Path) -> dict[str, Any] | None:
     """Return ``root``'s manifest if it is a whole sample of this :data:`SAMPLE_VERSION`.
 
-    Whole: its real scenes are every one of :data:`lakeml.real_scenes.SCENES` (an older build
-    without them, from an install that lacked their files, is rebuilt, never reused).
+    Whole: its real scenes are every one of :data:`lakeml.offline.sample.real_scenes.SCENES` (an
+    older build without them, from an install that lacked their files, is rebuilt, never reused).
     """
-    from lakeml.real_scenes import SCENES
-
     try:
         doc = json.loads((root / "manifest.json").read_text())
     except (OSError, ValueError):
         return None
     if not isinstance(doc, dict) or doc.get("version") != SAMPLE_VERSION:
         return None
-    if sorted(doc.get("real_items") or []) != sorted(SCENES):
+    if sorted(doc.get("real_items") or []) != sorted(real_scenes.SCENES):
         return None
     return doc
 
@@ -275,8 +274,9 @@ def _write_tree(tmp: Path, workers: int) -> None:
     collection = _collection(item_dicts)
     if real:
         collection["description"] += (
-            f" Except {len(real)} REAL Landsat scenes (lakeml.real_scenes: {real_note}), "
-            "converted to Collection 2 where they were Collection 1."
+            f" Except {len(real)} REAL Landsat scenes "
+            f"(lakeml.offline.sample.real_scenes: {real_note}), converted to Collection 2 where "
+            "they were Collection 1."
         )
     (catalog / "collection.json").write_text(json.dumps(collection, indent=1) + "\n")
     with (catalog / "items.ndjson").open("w") as f:
@@ -286,7 +286,7 @@ def _write_tree(tmp: Path, workers: int) -> None:
     manifest = {
         "version": SAMPLE_VERSION,
         "seed": SEED,
-        "generator": "lakeml.sample",
+        "generator": "lakeml.offline.sample",
         "synthetic": True,
         "collection": COLLECTION_ID,
         "bbox": list(SAMPLE_BBOX),
@@ -299,13 +299,11 @@ def _write_tree(tmp: Path, workers: int) -> None:
 
 
 def _real_items(tmp: Path) -> tuple[list[dict[str, Any]], str]:
-    """Write the real scenes (:mod:`lakeml.real_scenes`) under ``tmp``; return them and a note.
+    """Write the real scenes (:mod:`.real_scenes`) under ``tmp``; return them and a note.
 
     The note is for the manifest. The raw files are package data: without them the install is
     broken, and no sample is built (one without them would fail notebook 06 and validation).
     """
-    from lakeml import real_scenes
-
     _check_real_sources()
     names = ", ".join(s.name for s in real_scenes.SCENES.values())
     return real_scenes.write_scenes(tmp), f"included: {names}"
@@ -313,8 +311,6 @@ def _real_items(tmp: Path) -> tuple[list[dict[str, Any]], str]:
 
 def _check_real_sources() -> None:
     """Raise if the real scenes' raw files (package data) are not all installed."""
-    from lakeml import real_scenes
-
     missing = real_scenes.missing_sources()
     if missing:
         raise RuntimeError(
@@ -430,7 +426,8 @@ def items(root: Path | str | None = None, synthetic: bool | None = None) -> list
     """Return the sample's STAC items as dicts (asset hrefs relative to ``root``), in catalog order.
 
     The synthetic Walker Lake scenes (oldest first), then the real scenes of
-    :data:`lakeml.real_scenes.SCENES`. Builds the sample first if ``root`` holds none.
+    :data:`lakeml.offline.sample.real_scenes.SCENES`. Builds the sample first if ``root`` holds
+    none.
 
     Parameters
     ----------
@@ -462,14 +459,12 @@ def items(root: Path | str | None = None, synthetic: bool | None = None) -> list
     >>> its[0]["assets"]["red"]["href"]
     'cogs/LT05_L2SP_042033_19840808_02_T1/LT05_L2SP_042033_19840808_20200902_02_T1_SR_B3.TIF'
     """
-    from lakeml.real_scenes import SCENES
-
     root = _ready(root)
     with (root / "catalog" / "items.ndjson").open() as f:
         out = [json.loads(line) for line in f if line.strip()]
     if synthetic is None:
         return out
-    return [it for it in out if (it["id"] not in SCENES) == synthetic]
+    return [it for it in out if (it["id"] not in real_scenes.SCENES) == synthetic]
 
 
 def truth(item_id: str, root: Path | str | None = None, full: bool = False) -> xr.Dataset:
@@ -490,7 +485,7 @@ def truth(item_id: str, root: Path | str | None = None, full: bool = False) -> x
     root : pathlib.Path or str or None
         The sample root; default :func:`sample_dir`.
     full : bool
-        The whole scene grid (:func:`~lakeml.sample.grid.scene_geobox`) instead of the load
+        The whole scene grid (:func:`~lakeml.offline.sample.grid.scene_geobox`) instead of the load
         window.
 
     Returns

@@ -1,8 +1,8 @@
 """Rendering one scene: light, clouds and their shadows, fill, the sensor and ``qa_pixel``.
 
-What a scene shows of the landscape (:mod:`lakeml.sample.landscape`) on its date and at its
-sun (:mod:`lakeml.sample.scenes`), made as hard as the real thing by physics, not by tuning to
-any water rule:
+What a scene shows of the landscape (:mod:`lakeml.offline.sample.landscape`) on its date and at its
+sun (:mod:`lakeml.offline.sample.scenes`), made as hard as the real thing by physics, not by tuning
+to any water rule:
 
 - Shallow margins: the lakebed shows through shallow water (attenuated twice over the depth),
   and shoreline pixels mix water and land linearly by their sub-pixel water fraction f (from
@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from lakeml.sample.grid import LAKE_CENTRE, LOAD_WINDOW, RESOLUTION, SCENE_SHAPE
-from lakeml.sample.landscape import (
+from lakeml.offline.sample.grid import LAKE_CENTRE, LOAD_WINDOW, RESOLUTION, SCENE_SHAPE
+from lakeml.offline.sample.landscape import (
     _ATTENUATION,
     _SEDIMENT_A,
     _SEDIMENT_K,
@@ -43,7 +43,7 @@ from lakeml.sample.landscape import (
     _fbm,
     _spectra,
 )
-from lakeml.sample.missions import (
+from lakeml.offline.sample.missions import (
     _BANDS,
     _MISSIONS,
     _OFFSET,
@@ -52,7 +52,7 @@ from lakeml.sample.missions import (
     _ST_OFFSET,
     _ST_SCALE,
 )
-from lakeml.sample.scenes import SceneSpec, _inflow_at, _level_at, _overpass, _sun
+from lakeml.offline.sample.scenes import SceneSpec, _inflow_at, _level_at, _overpass, _sun
 
 # fraction of the irradiance that is diffuse skylight, per band (clear desert summer sky;
 # Rayleigh scattering makes it large in the blue, small in the SWIR)
@@ -155,7 +155,7 @@ def render_scene(
 ) -> dict[str, Any]:
     """Draw every band of one scene (DN as written), ``qa_pixel``, the class map and the lake.
 
-    :func:`lakeml.sample.build` calls it as ``render_scene(spec, land, levels)`` with
+    :func:`lakeml.offline.sample.build` calls it as ``render_scene(spec, land, levels)`` with
     ``land = _landscape()`` and ``levels = _levels(land)`` (computed once per worker). A scene
     takes about a second to draw; everything random in it derives from ``spec.seed``.
 
@@ -164,29 +164,29 @@ def render_scene(
     spec : SceneSpec
         The scene: platform, date, target cloud cover and where the clouds gather.
     land : dict of str to numpy.ndarray
-        The static landscape on the scene grid (:data:`~lakeml.sample.grid.SCENE_SHAPE`):
-        elevations, slopes, land cover, river (``lakeml.sample.landscape._landscape()``).
+        The static landscape on the scene grid (:data:`~lakeml.offline.sample.grid.SCENE_SHAPE`):
+        elevations, slopes, land cover, river (``lakeml.offline.sample.landscape._landscape()``).
     levels : dict of int to float
         Mid-July lake level (m, in the landscape's elevations) per year
-        (``lakeml.sample.landscape._levels(land)``); the scene's level is interpolated to its
-        date.
+        (``lakeml.offline.sample.landscape._levels(land)``); the scene's level is interpolated to
+        its date.
 
     Returns
     -------
     dict of str to object
-        uint16 arrays per asset key (:func:`~lakeml.sample.missions.asset_definitions` of the
-        platform, 0 or 1 = fill), ``classes`` (uint8, :data:`CLASSES`), ``water`` (bool, the
-        real lake: water fraction >= 0.5), ``water_kind`` (uint8: 0 land, 1 water, 2 turbid,
-        3 mixed pixel), ``water_fraction``, ``turbid``, ``level`` (m),
-        ``cloud``/``dilated``/``shadow`` (flagged in qa_pixel)/``shadow_true``/``fill`` masks,
-        ``terrain_shadow``, ``sun`` (azimuth, elevation in degrees).
+        uint16 arrays per asset key (:func:`~lakeml.offline.sample.missions.asset_definitions` of
+        the platform, 0 or 1 = fill), ``classes`` (uint8, :data:`CLASSES`), ``water`` (bool, the
+        real lake: water fraction >= 0.5), ``water_kind`` (uint8: 0 land, 1 water, 2 turbid, 3 mixed
+        pixel), ``water_fraction``, ``turbid``, ``level`` (m), ``cloud``/``dilated``/``shadow``
+        (flagged in qa_pixel)/``shadow_true``/``fill`` masks, ``terrain_shadow``, ``sun`` (azimuth,
+        elevation in degrees).
 
     Examples
     --------
     Drawing a scene takes too long for an example; what it draws for a Landsat 8 scene:
 
     >>> import datetime as dt
-    >>> from lakeml.sample import SceneSpec, asset_definitions
+    >>> from lakeml.offline.sample import SceneSpec, asset_definitions
     >>> spec = SceneSpec("landsat-8", dt.date(2017, 7, 18))
     >>> list(asset_definitions(spec.platform))  # doctest: +NORMALIZE_WHITESPACE
     ['coastal', 'blue', 'green', 'red', 'nir08', 'swir16', 'swir22', 'lwir11', 'qa_pixel']

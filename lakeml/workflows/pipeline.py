@@ -9,8 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -149,7 +148,8 @@ def classify_scene(
     lakeml.checks.BadInput: lake point (-117.0, 38.7) lies outside the bbox [-118.89, 38.54, ...
 
     Needs a STAC API and its COGs: here the offline sample's, served locally
-    (``sample_stac_url``, :func:`catalog_url` starts one); a 2017 summer scene of Walker Lake:
+    (``sample_stac_url``; ``lakeml sample serve`` starts one); a 2017 summer scene of Walker
+    Lake:
 
     >>> from lakeml.search import WALKER_LAKE_BBOX
     >>> items = search(WALKER_LAKE_BBOX, "2017-06-01/2017-09-30", "landsat-8",
@@ -159,7 +159,8 @@ def classify_scene(
     ('LC08_L2SP_042033_20170718_02_T1', 109.4)
     >>> scene.attrs["water_iou_vs_consensus"]  # doctest: +NUMBER
     0.997
-    >>> truth_metrics(scene)  # doctest: +NUMBER
+    >>> from lakeml.offline import sample
+    >>> truth_metrics(scene, sample.truth(scene.attrs["item_id"]))  # doctest: +NUMBER
     {'truth_water_km2': 109.16, 'water_iou_vs_truth': 0.994}
     """
     from lakeml.cluster import spectral_clustering
@@ -216,15 +217,16 @@ def classify_scene(
     return ds
 
 
-def truth_metrics(scene: xr.Dataset, sample_root: Path | None = None) -> dict[str, float]:
-    """Compare a classified sample scene with the sample's ground truth.
+def truth_metrics(scene: xr.Dataset, truth: xr.Dataset) -> dict[str, float]:
+    """Compare a classified scene with its ground truth (the offline sample knows it).
 
     Parameters
     ----------
     scene : xr.Dataset
-        A scene of the offline sample, as :func:`classify_scene` returns it.
-    sample_root : pathlib.Path or None
-        The sample's folder (default: ``$LAKEML_SAMPLE_DIR`` or lakeml's cache).
+        A classified scene, as :func:`classify_scene` returns it.
+    truth : xr.Dataset
+        Its truth: ``water`` (1 / 0) on any grid with a CRS, as
+        :func:`lakeml.offline.sample.truth` gives it for a scene of the offline sample.
 
     Returns
     -------
@@ -236,54 +238,11 @@ def truth_metrics(scene: xr.Dataset, sample_root: Path | None = None) -> dict[st
     --------
     On a scene of the sample, as :func:`classify_scene` makes it (its example runs this).
     """
-    from lakeml import sample
-
-    truth = sample.truth(scene.attrs["item_id"], root=sample_root)
     water = on_grid(truth.water.astype("float32"), scene.water)
     return {
         "truth_water_km2": area_km2(water),
         "water_iou_vs_truth": iou(scene.water, water),
     }
-
-
-@contextlib.contextmanager
-def catalog_url(stac_url: str | None, use_sample: bool) -> Iterator[str | None]:
-    """Yield the STAC API to use: the local sample server when ``use_sample``, else ``stac_url``.
-
-    The sample server is started on entering the ``with`` block and stopped on leaving it.
-
-    Parameters
-    ----------
-    stac_url : str or None
-        A STAC API; None for :func:`lakeml.search.stac_url`'s choice (``$LAKEML_STAC_URL``,
-        else Planetary Computer).
-    use_sample : bool
-        Serve the offline sample (``lakeml sample build``) on a free loopback port instead.
-
-    Yields
-    ------
-    str or None
-        The sample server's STAC API URL, or ``stac_url`` as given.
-
-    Examples
-    --------
-    >>> with catalog_url("https://planetarycomputer.microsoft.com/api/stac/v1", False) as url:
-    ...     print(url)
-    https://planetarycomputer.microsoft.com/api/stac/v1
-
-    Needs the built sample (``lakeml sample build``) and PostgreSQL, for its server:
-
-    >>> with catalog_url(None, use_sample=True) as url:  # doctest: +ELLIPSIS
-    ...     print(url)
-    http://127.0.0.1:.../api/stac/v1
-    """
-    if not use_sample:
-        yield stac_url
-        return
-    from lakeml.server import serve_sample
-
-    with serve_sample() as served:
-        yield served.stac_url
 
 
 def _scene_summary(scene: xr.Dataset) -> dict[str, Any]:
@@ -334,6 +293,53 @@ def change_summary(
     }
 
 
+def check_change_inputs(
+    bbox: Sequence[float],
+    before: str,
+    after: str,
+    platform_before: str = "landsat-5",
+    platform_after: str = "landsat-8",
+    max_cloud: float = 1.0,
+    clusters: int = START_CLUSTERS,
+    lake_point: tuple[float, float] | None = None,
+) -> tuple[tuple[float, float, float, float], int, tuple[float, float] | None]:
+    """Check every input of :func:`change` before any work.
+
+    The command checks them before it starts a server or connects to a cluster.
+
+    Parameters
+    ----------
+    bbox, before, after, platform_before, platform_after, max_cloud, clusters, lake_point
+        As for :func:`change`.
+
+    Returns
+    -------
+    tuple
+        The bbox as floats, the number of clusters, and the lake point: as given, or Walker
+        Lake's centre when the bbox holds it, else None.
+
+    Raises
+    ------
+    BadInput
+        The first input that is wrong, with how to fix it.
+
+    Examples
+    --------
+    >>> check_change_inputs([-118.89, 38.54, -118.57, 38.84], "1988-06-01/1988-09-30",
+    ...                     "2017-06-01/2017-09-30")
+    ((-118.89, 38.54, -118.57, 38.84), 6, (-118.71, 38.7))
+    """
+    box = validate_bbox(bbox)
+    validate_datetime(before, "before")
+    validate_datetime(after, "after")
+    validate_platforms([platform_before, platform_after])
+    validate_max_cloud(max_cloud)
+    n = check_n_clusters(clusters)
+    if lake_point is not None:
+        return box, n, validate_point(lake_point, box)
+    return box, n, WALKER_LAKE_CENTRE if bbox_contains(box, WALKER_LAKE_CENTRE) else None
+
+
 def change(
     bbox: Sequence[float],
     before: str,
@@ -343,10 +349,10 @@ def change(
     max_cloud: float = 1.0,
     clusters: int = START_CLUSTERS,
     stac_url: str | None = None,
-    sample: bool = False,
     out: str | os.PathLike[str] = "lakeml-out",
     progress: bool = True,
     lake_point: tuple[float, float] | None = None,
+    truth: Callable[[str], xr.Dataset] | None = None,
 ) -> dict[str, Any]:
     """Measure the water change between two dates: search, pick, classify, compare, write.
 
@@ -372,21 +378,23 @@ def change(
         Clusters to start with (see :func:`classify_scene`).
     stac_url : str or None
         The STAC API (default ``$LAKEML_STAC_URL``, else Planetary Computer).
-    sample : bool
-        Use the offline sample, served locally, instead (and add its truth to the summary).
     out : str or os.PathLike
         The folder to write into (created if needed).
     progress : bool
         Show dask's progress bar.
     lake_point : tuple of float or None
         ``(lon, lat)`` on the lake.
+    truth : callable or None
+        A scene's ground truth by item id, where it is known (the offline sample's:
+        :func:`lakeml.offline.sample.truth`, which ``lakeml change --sample`` passes): its
+        ``truth_water_km2`` and ``water_iou_vs_truth`` join each scene's summary.
 
     Returns
     -------
     dict
         ``before`` and ``after`` (each scene's ``item_id``, ``platform``, ``datetime``,
         ``n_clusters``, ``water_found``, ``water_km2``, ``water_iou_vs_<ref>``; with
-        ``sample`` also ``truth_water_km2`` and ``water_iou_vs_truth``), ``lost_km2``,
+        ``truth`` also ``truth_water_km2`` and ``water_iou_vs_truth``), ``lost_km2``,
         ``gained_km2``, ``change_km2``, ``observed_fraction``, ``partial`` (see
         :func:`change_summary`) and ``seconds``: what ``summary.json`` holds.
 
@@ -408,7 +416,7 @@ def change(
     ...
     lakeml.checks.BadInput: after '2017-06-01/2017-09-31' holds a date that is not in the ...
 
-    On the offline sample's STAC API (``sample=True`` would start one; about 30 s):
+    On the offline sample's STAC API (``sample_stac_url``; about 30 s):
 
     >>> import tempfile
     >>> out = tempfile.mkdtemp()
@@ -427,20 +435,13 @@ def change(
     from lakeml.plots import save_change_png
 
     start = time.perf_counter()
-    bbox = validate_bbox(bbox)
-    validate_datetime(before, "before")
-    validate_datetime(after, "after")
-    validate_platforms([platform_before, platform_after])
-    validate_max_cloud(max_cloud)
-    clusters = check_n_clusters(clusters)
-    if lake_point is not None:
-        lake_point = validate_point(lake_point, bbox)
-    elif bbox_contains(bbox, WALKER_LAKE_CENTRE):
-        lake_point = WALKER_LAKE_CENTRE
+    bbox, clusters, lake_point = check_change_inputs(
+        bbox, before, after, platform_before, platform_after, max_cloud, clusters, lake_point
+    )
     out = output_dir(out)
     bar = _progress(progress)
-    with catalog_url(stac_url, sample) as url, bar:
-        catalog = open_catalog(url)
+    with bar:
+        catalog = open_catalog(stac_url)
         found_b = search(bbox, before, platform_before, max_cloud, catalog=catalog)
         found_a = search(bbox, after, platform_after, max_cloud, catalog=catalog)
         item_b, item_a = pick_clearest(found_b, bbox), pick_clearest(found_a, bbox)
@@ -450,9 +451,10 @@ def change(
         )
     codes = change_map(scene_b.water, scene_a.water)
     summary = change_summary(scene_b, scene_a, codes)
-    if sample:
+    if truth is not None:
         for key, scene in (("before", scene_b), ("after", scene_a)):
-            summary[key].update({k: round(v, 4) for k, v in truth_metrics(scene).items()})
+            known = truth_metrics(scene, truth(scene.attrs["item_id"]))
+            summary[key].update({k: round(v, 4) for k, v in known.items()})
     grid = codes.odc.geobox
     write_cog(out / "change.tif", np.asarray(codes), str(grid.crs), tuple(grid.transform)[:6], 0)
     title = f"Water {summary['before']['datetime'][:10]} -> {summary['after']['datetime'][:10]}"
@@ -470,4 +472,11 @@ def _progress(enabled: bool) -> contextlib.AbstractContextManager[Any]:
     return ProgressBar(minimum=1.0)
 
 
-__all__ = ["AGREEMENT_KEYS", "classify_scene", "change", "change_summary", "truth_metrics"]
+__all__ = [
+    "AGREEMENT_KEYS",
+    "change",
+    "change_summary",
+    "check_change_inputs",
+    "classify_scene",
+    "truth_metrics",
+]

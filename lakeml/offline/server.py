@@ -20,7 +20,7 @@ The URLs look like Planetary Computer's: ``http://127.0.0.1:PORT/api/stac/v1`` (
 ``numberMatched`` (``pystac_client``'s ``search.matched()``).
 
 The CLI (``lakeml sample serve`` / ``lakeml sample run -- CMD``) calls ``serve_forever`` and
-``run_with_sample``. ``python -m lakeml.server [--root DIR] [--port N]`` does the same as
+``run_with_sample``. ``python -m lakeml.offline.server [--root DIR] [--port N]`` does the same as
 ``lakeml sample serve``.
 
 stac-fastapi-pgstac 7.2 reads its database connection from the environment variables ``PGUSER``,
@@ -499,10 +499,10 @@ def create_app(root: str | os.PathLike[str], prefix: str = STAC_PREFIX) -> Any:
 
 
 def _child_main(argv: Sequence[str]) -> int:
-    """Entry point of the uvicorn child process (``python -m lakeml.server _child ...``)."""
+    """Entry point of the uvicorn child process (``python -m lakeml.offline.server _child ...``)."""
     import uvicorn
 
-    p = argparse.ArgumentParser(prog="lakeml.server _child")
+    p = argparse.ArgumentParser(prog="lakeml.offline.server _child")
     p.add_argument("--fd", type=int, required=True)
     p.add_argument("--root", required=True)
     p.add_argument("--parent-pid", type=int, required=True)
@@ -639,7 +639,7 @@ def serve_sample(
     ----------
     root : str or os.PathLike, optional
         Sample directory (``catalog/collection.json``, ``catalog/items.ndjson``, ``cogs/``...).
-        Default: ``lakeml.sample.build()`` (builds the sample once, then reuses it).
+        Default: ``lakeml.offline.sample.build()`` (builds the sample once, then reuses it).
     host : str
         Interface to listen on. Keep the default loopback address: the server has no
         authentication. URLs use ``127.0.0.1`` when ``host`` is ``0.0.0.0``.
@@ -674,7 +674,7 @@ def serve_sample(
     http://127.0.0.1:.../api/stac/v1 landsat-c2-l2
     """
     if root is None:
-        from lakeml import sample  # lazy: the sample module is heavy and optional here
+        from lakeml.offline import sample  # lazy: the sample module is heavy and optional here
 
         root = sample.build()
     root = Path(root).resolve()
@@ -712,7 +712,7 @@ def serve_sample(
             ).rstrip(os.pathsep),
         }
         cmd = [
-            sys.executable, "-m", "lakeml.server", "_child",
+            sys.executable, "-m", "lakeml.offline.server", "_child",
             "--fd", str(sock.fileno()),
             "--root", str(root),
             "--parent-pid", str(os.getpid()),
@@ -904,7 +904,7 @@ def run_with_sample(cmd: Sequence[str], root: str | os.PathLike[str] | None = No
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m lakeml.server [--root DIR] [--host H] [--port N]``: serve until Ctrl-C.
+    """``python -m lakeml.offline.server [--root DIR] [--host H] [--port N]``: serve until Ctrl-C.
 
     Parameters
     ----------
@@ -923,7 +923,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ...     main(["--help"])  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
     ... except SystemExit as exit:
     ...     print("exit code", exit.code)
-    usage: python -m lakeml.server [-h] [--root ROOT] [--host HOST] [--port PORT]
+    usage: python -m lakeml.offline.server [-h] [--root ROOT] [--host HOST] [--port PORT]
     ...
     exit code 0
     """
@@ -932,7 +932,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _child_main(argv[1:])
     # the docstring's summary line only, not its numpy sections
     summary = (main.__doc__ or "").split("\n\n")[0]
-    p = argparse.ArgumentParser(prog="python -m lakeml.server", description=summary)
+    p = argparse.ArgumentParser(prog="python -m lakeml.offline.server", description=summary)
     p.add_argument("--root", default=None, help="sample directory (default: build the sample)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 = any free port")

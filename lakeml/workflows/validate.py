@@ -1,9 +1,9 @@
 """Validate: lakeml's water on real scenes, against the field's own classifiers.
 
-The offline sample is generated here, so agreeing with its truth proves little about the world.
-This module runs the same workflow (STAC search, :func:`lakeml.pipeline.classify_scene`) on the
-five REAL Landsat scenes of :data:`lakeml.real_scenes.SCENES`, served by the local STAC API
-exactly as Planetary Computer serves its items, and scores the water mask against:
+The offline sample is generated here, so agreeing with its truth proves little about the world. This
+module runs the same workflow (STAC search, :func:`lakeml.workflows.pipeline.classify_scene`) on the
+five REAL Landsat scenes of :data:`lakeml.offline.sample.real_scenes.SCENES`, served by the local
+STAC API exactly as Planetary Computer serves its items, and scores the water mask against:
 
 - USGS DSWE (classes 1-2, :func:`lakeml.references.dswe_water`; lakeml names its clusters with
   DSWE's tests, so this one is not independent of it),
@@ -23,10 +23,12 @@ the number of starting clusters shows how the answer depends on it.
 
 Examples
 --------
-On the built sample's local STAC API (``sample_stac_url``; :func:`lakeml.server.serve_sample`
-starts one, with PostgreSQL and pgstac); the Manaus scene only (all five: ``make validate``):
+On the built sample's local STAC API (``sample_stac_url``;
+:func:`lakeml.offline.server.serve_sample` starts one, with PostgreSQL and pgstac); the Manaus scene
+only (all five: ``make validate``):
 
->>> report = run(sample_stac_url, ids=["LC09_L2SP_231062_20230723_02_T1"])
+>>> from lakeml.offline.sample.real_scenes import SCENES
+>>> report = run(sample_stac_url, SCENES, ids=["LC09_L2SP_231062_20230723_02_T1"])
 >>> manaus = report["scenes"]["LC09_L2SP_231062_20230723_02_T1"]
 >>> manaus["name"], manaus["lakeml"]["consensus"]["iou"] >= 0.9
 ('Manaus', True)
@@ -35,8 +37,8 @@ starts one, with PostgreSQL and pgstac); the Manaus scene only (all five: ``make
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pystac
@@ -46,22 +48,61 @@ if TYPE_CHECKING:
     import pystac_client
 
 from lakeml.checks import check_choice
-from lakeml.real_scenes import SCENES, RealScene
 from lakeml.references import agreement
 from lakeml.reshape import from_samples, standardize, to_samples
 from lakeml.water import START_CLUSTERS, TOLERANCE, area_km2, darkest_cluster, water_mask
+
+
+class Scene(Protocol):
+    """What validation needs to know of a real scene, passed in, not imported.
+
+    :class:`lakeml.offline.sample.real_scenes.RealScene` is one.
+    """
+
+    @property
+    def item_id(self) -> str:
+        """The item's id in the catalog (Planetary Computer's form)."""
+
+    @property
+    def name(self) -> str:
+        """The place, for people."""
+
+    @property
+    def water(self) -> str:
+        """What water the scene holds, in words."""
+
+    @property
+    def qa(self) -> bool:
+        """Whether the scene has a ``qa_pixel`` (with the USGS water bit)."""
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        """``(W, S, E, N)`` in degrees, inside the scene."""
+
+    @property
+    def date(self) -> str:
+        """The acquisition date, ``YYYY-MM-DD``."""
+
+    @property
+    def datetime(self) -> str:
+        """The acquisition day as a STAC datetime interval."""
+
+    @property
+    def platform(self) -> str:
+        """``landsat-5`` ... ``landsat-9``."""
+
 
 SWEEP = (2, 3, 4, 6, 8, 12)
 """Starting numbers of clusters compared by :func:`sweep`."""
 
 
-def find_item(scene: RealScene, catalog: pystac_client.Client) -> pystac.Item:
+def find_item(scene: Scene, catalog: pystac_client.Client) -> pystac.Item:
     """Search the catalog for a real scene by its bbox, date and platform; return its item.
 
     Parameters
     ----------
-    scene : RealScene
-        One of :data:`lakeml.real_scenes.SCENES`.
+    scene : Scene
+        A real scene: one of :data:`lakeml.offline.sample.real_scenes.SCENES`, say.
     catalog : pystac_client.Client
         An open STAC API, e.g. ``lakeml.search.open_catalog(srv.stac_url)``.
 
@@ -81,6 +122,7 @@ def find_item(scene: RealScene, catalog: pystac_client.Client) -> pystac.Item:
 
     >>> from lakeml.search import open_catalog
     >>> catalog = open_catalog(sample_stac_url)
+    >>> from lakeml.offline.sample.real_scenes import SCENES
     >>> item = find_item(SCENES["LC09_L2SP_231062_20230723_02_T1"], catalog)
     >>> item.id, item.properties["platform"]
     ('LC09_L2SP_231062_20230723_02_T1', 'landsat-9')
@@ -170,7 +212,8 @@ def sweep(
     """Measure the water fraction and IoU vs the consensus for each start number of clusters.
 
     With ``mixed`` the mixed clusters are split (:func:`lakeml.water.split_mixed`, as
-    :func:`lakeml.pipeline.classify_scene` does); without, the clusters are named as they come.
+    :func:`lakeml.workflows.pipeline.classify_scene` does); without, the clusters are named as they
+    come.
 
     Parameters
     ----------
@@ -202,8 +245,9 @@ def sweep(
 
     On the sample's Canberra scene, as :func:`validate_scene` runs it:
 
-    >>> from lakeml.pipeline import classify_scene
+    >>> from lakeml.workflows.pipeline import classify_scene
     >>> from lakeml.search import open_catalog
+    >>> from lakeml.offline.sample.real_scenes import SCENES
     >>> scene = SCENES["LC08_L2SP_091084_20190205_02_T1"]
     >>> item = find_item(scene, open_catalog(sample_stac_url))
     >>> result = classify_scene(item, scene.bbox, lake_point=None)
@@ -212,7 +256,7 @@ def sweep(
     >>> [row["start_clusters"] for row in rows], all(r["iou_vs_consensus"] > 0.9 for r in rows)
     ([2, 4], True)
     """
-    from lakeml.pipeline import classify_scene
+    from lakeml.workflows.pipeline import classify_scene
 
     rows = []
     for k in starts:
@@ -233,7 +277,7 @@ def sweep(
 
 
 def validate_scene(
-    scene: RealScene,
+    scene: Scene,
     catalog: pystac_client.Client,
     n_clusters: int = START_CLUSTERS,
     with_sweep: bool = False,
@@ -242,8 +286,8 @@ def validate_scene(
 
     Parameters
     ----------
-    scene : RealScene
-        One of :data:`lakeml.real_scenes.SCENES`.
+    scene : Scene
+        A real scene: one of :data:`lakeml.offline.sample.real_scenes.SCENES`, say.
     catalog : pystac_client.Client
         The open STAC API serving it.
     n_clusters : int
@@ -268,8 +312,9 @@ def validate_scene(
 
     Examples
     --------
-    The scene, as :data:`lakeml.real_scenes.SCENES` describes it:
+    The scene, as :data:`lakeml.offline.sample.real_scenes.SCENES` describes it:
 
+    >>> from lakeml.offline.sample.real_scenes import SCENES
     >>> SCENES["LC08_L2SP_091084_20190205_02_T1"].name
     'Canberra'
 
@@ -281,7 +326,7 @@ def validate_scene(
     >>> row["name"], row["qa_pixel"], row["lakeml"]["qa_water"]["iou"] >= 0.9
     ('Canberra', True, True)
     """
-    from lakeml.pipeline import classify_scene
+    from lakeml.workflows.pipeline import classify_scene
 
     start = time.perf_counter()
     item = find_item(scene, catalog)
@@ -315,18 +360,24 @@ def _bands(ds: xr.Dataset) -> list[str]:
 
 
 def run(
-    stac_url: str | None = None, with_sweep: bool = False, ids: Sequence[str] | None = None
+    stac_url: str | None,
+    scenes: Mapping[str, Scene],
+    with_sweep: bool = False,
+    ids: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Validate every real scene (or those in ``ids``) served by the STAC API at ``stac_url``.
+    """Validate every scene of ``scenes`` (or those in ``ids``) served at ``stac_url``.
 
     Parameters
     ----------
     stac_url : str or None
         The STAC API root; None means :func:`lakeml.search.stac_url` (``LAKEML_STAC_URL``).
+    scenes : mapping of str to Scene
+        The real scenes by item id (``lakeml validate`` passes the offline sample's five,
+        :data:`lakeml.offline.sample.real_scenes.SCENES`).
     with_sweep : bool
         Also sweep the starting number of clusters (see :func:`validate_scene`).
     ids : sequence of str or None
-        Item ids of :data:`lakeml.real_scenes.SCENES` to validate; None means all five.
+        Item ids of ``scenes`` to validate; None means all.
 
     Returns
     -------
@@ -343,22 +394,23 @@ def run(
     --------
     On the sample's local STAC API (``sample_stac_url``), one scene:
 
-    >>> report = run(sample_stac_url, ids=["LC08_L2SP_091084_20190205_02_T1"])
+    >>> from lakeml.offline.sample.real_scenes import SCENES
+    >>> report = run(sample_stac_url, SCENES, ids=["LC08_L2SP_091084_20190205_02_T1"])
     >>> list(report["scenes"])
     ['LC08_L2SP_091084_20190205_02_T1']
     """
     from lakeml.search import open_catalog
 
-    chosen = list(ids) if ids is not None else list(SCENES)
+    chosen = list(ids) if ids is not None else list(scenes)
     for scene_id in chosen:
-        check_choice(scene_id, SCENES, "real scene")
+        check_choice(scene_id, scenes, "real scene")
     catalog = open_catalog(stac_url)
-    scenes = {i: validate_scene(SCENES[i], catalog, with_sweep=with_sweep) for i in chosen}
+    rows = {i: validate_scene(scenes[i], catalog, with_sweep=with_sweep) for i in chosen}
     return {
         "what": "lakeml's water vs the field's references on real Landsat scenes",
         "references": ["dswe_water", "wofs", "mndwi_otsu", "consensus", "qa_water"],
-        "scenes": scenes,
+        "scenes": rows,
     }
 
 
-__all__ = ["SWEEP", "find_item", "old_rule", "run", "sweep", "validate_scene"]
+__all__ = ["SWEEP", "Scene", "find_item", "old_rule", "run", "sweep", "validate_scene"]

@@ -1,7 +1,7 @@
 """Time series: one clear summer scene per year, its water area, flagged when partly observed.
 
-The change workflow (:func:`lakeml.pipeline.classify_scene`) run over every summer of a range of
-years, with rules stated once and tested:
+The change workflow (:func:`lakeml.workflows.pipeline.classify_scene`) run over every summer of a
+range of years, with rules stated once and tested:
 
 - **Selection.** For each year, every ``landsat-c2-l2`` scene over the bbox in the months
   ``months`` (default June-September) with ``eo:cloud_cover`` below ``max_cloud`` is a candidate,
@@ -12,11 +12,11 @@ years, with rules stated once and tested:
   (:data:`lakeml.load.SHARED_BANDS`), scaled and masked (``qa_pixel`` fill, which includes the
   Landsat 7 SLC-off gaps, clouds, cloud shadows) the same way.
 - **Water.** Exactly as in the change notebook: clusters named water by USGS DSWE's tests on
-  their own pixels (:func:`lakeml.pipeline.classify_scene`), cross-checked at a point in the lake
-  (if that pixel is masked, at the nearest observed pixel within ``lake_point_search_m``; with
-  none, the year is not cross-checked and says so). The lake's area is the water body that
-  holds the lake point (:func:`lakeml.water.lake_only`); ``all_water_km2`` is every water pixel
-  in the bbox.
+  their own pixels (:func:`lakeml.workflows.pipeline.classify_scene`), cross-checked at a point in
+  the lake (if that pixel is masked, at the nearest observed pixel within ``lake_point_search_m``;
+  with none, the year is not cross-checked and says so). The lake's area is the water body that
+  holds the lake point (:func:`lakeml.water.lake_only`); ``all_water_km2`` is every water pixel in
+  the bbox.
 - **Partly observed years.** The lake's *maximum extent* is the set of pixels seen as water in at
   least two years of the series. A year whose scene observes less than ``min_observed`` (0.98) of
   that extent is flagged ``partial``: its area is the *observed* water only, reported but
@@ -267,10 +267,10 @@ def process_year(
     resolution: float = 30,
     lake_point: tuple[float, float] | None = WALKER_LAKE_CENTRE,
     n_clusters: int = START_CLUSTERS,
-    truth: bool = False,
+    truth: Callable[[str], xr.Dataset] | None = None,
     lake_point_search_m: float = 1500,
 ) -> xr.Dataset:
-    """Classify one scene (:func:`lakeml.pipeline.classify_scene`) and measure its lake.
+    """Classify one scene (:func:`lakeml.workflows.pipeline.classify_scene`) and measure its lake.
 
     With ``lake_point``, the lake is the water body that holds the point
     (:func:`lakeml.water.lake_only`, connected through clouds and scan-line gaps): the series
@@ -289,9 +289,10 @@ def process_year(
     lake_point : tuple of float or None
         ``(lon, lat)`` known to be lake; None measures all the water in the bbox.
     n_clusters : int
-        Clusters to start with (see :func:`lakeml.pipeline.classify_scene`).
-    truth : bool
-        Add the offline sample's truth (sample scenes only).
+        Clusters to start with (see :func:`lakeml.workflows.pipeline.classify_scene`).
+    truth : callable or None
+        A scene's ground truth by item id (the offline sample's:
+        :func:`lakeml.offline.sample.truth`), compared with the year's water.
     lake_point_search_m : float
         How far from a hidden lake point to look for an observed pixel to check, in metres.
 
@@ -302,7 +303,7 @@ def process_year(
         CRS: the lake, or all water without ``lake_point``) and attrs ``item_id``,
         ``platform``, ``datetime``, ``water_km2`` (the lake), ``all_water_km2``,
         ``water_iou_vs_<ref>`` (the whole scene's water vs DSWE, WOfS, MNDWI-Otsu, the qa
-        water bit, see :func:`lakeml.pipeline.classify_scene`), ``lake_point_checked``,
+        water bit, see :func:`lakeml.workflows.pipeline.classify_scene`), ``lake_point_checked``,
         ``note`` (why the lake point was not checked, if so), ``seconds``; with ``truth`` also
         ``truth_water_km2`` (the real lake, hidden parts included) and ``water_iou_vs_truth``
         (over observed pixels).
@@ -338,7 +339,7 @@ def process_year(
     (1, 165.6)
     """
     from lakeml import water as w
-    from lakeml.pipeline import classify_scene
+    from lakeml.workflows.pipeline import classify_scene
 
     start = time.perf_counter()
     scene = classify_scene(
@@ -389,10 +390,8 @@ def process_year(
     attrs["all_water_km2"] = scene.attrs["water_km2"]
     attrs["lake_point_checked"] = int(checked)
     attrs["note"] = note
-    if truth:
-        from lakeml import sample
-
-        t = sample.truth(scene.attrs["item_id"])
+    if truth is not None:
+        t = truth(scene.attrs["item_id"])
         attrs["truth_water_km2"] = float(t.attrs["water_km2"])
         attrs["water_iou_vs_truth"] = w.iou(lake, w.on_grid(t.water.astype("float32"), lake))
     attrs["seconds"] = round(time.perf_counter() - start, 3)
@@ -698,7 +697,7 @@ def timeseries(
     lake_point: tuple[float, float] | None = WALKER_LAKE_CENTRE,
     n_clusters: int = START_CLUSTERS,
     min_observed: float = MIN_OBSERVED,
-    truth: bool = False,
+    truth: Callable[[str], xr.Dataset] | None = None,
     catalog: Any = None,
     client: Any = None,
     max_in_flight: int | None = None,
@@ -720,8 +719,11 @@ def timeseries(
         Spectral clusters to start with, per scene.
     min_observed : float
         Below this observed fraction of the lake's maximum extent a year is ``partial``.
-    truth : bool
-        Add the offline sample's truth (``truth_water_km2``, ``water_iou_vs_truth``).
+    truth : callable or None
+        A scene's ground truth by item id (the offline sample's:
+        :func:`lakeml.offline.sample.truth`): adds ``truth_water_km2`` and
+        ``water_iou_vs_truth``. It goes to the workers with each year, so it must pickle (a
+        module-level function does).
     catalog : pystac_client.Client or None
         An open catalog (default :func:`lakeml.search.open_catalog`).
     client : distributed.Client or None
@@ -783,12 +785,12 @@ def timeseries(
         "resolution": float(resolution),
         "lake_point": lake_point,
         "n_clusters": int(n_clusters),
-        "truth": bool(truth),
+        "truth": truth,
     }
     client = client if client is not None else current_client()
     tasks = [(year, found[year], bbox, options) for year in years]
     results = _run(tasks, _year_task, client=client, max_in_flight=max_in_flight, on_result=on_year)
-    return _assemble(results, min_observed, truth)
+    return _assemble(results, min_observed, truth is not None)
 
 
 def _assemble(results: list[dict[str, Any]], min_observed: float, truth: bool) -> xr.Dataset:
@@ -1036,7 +1038,6 @@ def run(
     months: str | Sequence[int] = (6, 9),
     max_cloud: float = 20,
     stac_url: str | None = None,
-    sample: bool = False,
     out: str | os.PathLike[str] = "lakeml-timeseries",
     resolution: float = 30,
     clusters: int = START_CLUSTERS,
@@ -1044,6 +1045,7 @@ def run(
     min_observed: float = MIN_OBSERVED,
     client: Any = None,
     progress: Callable[[str], None] | None = None,
+    truth: Callable[[str], xr.Dataset] | None = None,
 ) -> dict[str, Any]:
     """Run the ``lakeml timeseries`` command: write the series to ``out``, return the summary.
 
@@ -1056,8 +1058,6 @@ def run(
         What to search (see :func:`search_years`).
     stac_url : str or None
         The STAC API (default ``$LAKEML_STAC_URL``, else Planetary Computer).
-    sample : bool
-        Use the offline sample, served locally, instead (and add its truth).
     out : str or os.PathLike
         The folder to write into (created if needed).
     resolution : float
@@ -1072,6 +1072,9 @@ def run(
         The cluster to run the years on (see :func:`timeseries`).
     progress : callable or None
         Called with one line of text as each year completes.
+    truth : callable or None
+        A scene's ground truth by item id (see :func:`timeseries`); ``lakeml timeseries
+        --sample`` passes the offline sample's.
 
     Returns
     -------
@@ -1100,7 +1103,7 @@ def run(
     ...
     lakeml.checks.BadInput: max cloud cover is a percentage in 0-100, got 120
 
-    On the offline sample's STAC API (``sample=True`` would start one), five summers at 120 m
+    On the offline sample's STAC API (``sample_stac_url``), five summers at 120 m
     (``make test`` runs all 41 at 30 m through the ``lakeml timeseries`` command):
 
     >>> import tempfile
@@ -1116,7 +1119,6 @@ def run(
     ['lake_area.csv', 'lake_area.png', 'summary.json']
     """
     from lakeml import plots
-    from lakeml.pipeline import catalog_url
 
     start = time.perf_counter()
     bbox, year_list, months = check_inputs(
@@ -1132,21 +1134,20 @@ def run(
         else:
             progress(f"{r['year']} {r['status']}: {r.get('note', '')}")
 
-    with catalog_url(stac_url, sample) as url:
-        series = timeseries(
-            bbox,
-            year_list,
-            months,
-            max_cloud,
-            resolution=resolution,
-            lake_point=lake_point,
-            n_clusters=clusters,
-            min_observed=min_observed,
-            truth=sample,
-            catalog=open_catalog(url),
-            client=client,
-            on_year=report,
-        )
+    series = timeseries(
+        bbox,
+        year_list,
+        months,
+        max_cloud,
+        resolution=resolution,
+        lake_point=lake_point,
+        n_clusters=clusters,
+        min_observed=min_observed,
+        truth=truth,
+        catalog=open_catalog(stac_url),
+        client=client,
+        on_year=report,
+    )
     table = to_table(series)
     rows = csv_table(series)
     _write_csv(rows, out / "lake_area.csv")

@@ -17,7 +17,7 @@ import zlib
 
 import numpy as np
 
-from lakeml.sample.missions import _MISSIONS
+from lakeml.offline.sample.missions import _MISSIONS
 
 SEED = 20250704
 """The fixed seed every random field of the sample derives from."""

@@ -9,7 +9,8 @@ pixels are generated here from a fixed seed, with a known ground truth:
     root/catalog/collection.json    the landsat-c2-l2 collection (shaped like Planetary Computer's)
     root/catalog/items.ndjson       one STAC item per line; asset and link hrefs relative to root
     root/cogs/<item_id>/*.TIF       Cloud Optimized GeoTIFFs, uint16, EPSG:32611, 30 m
-                                    (plus five REAL scenes, lakeml.real_scenes: own grids)
+                                    (plus five REAL scenes, lakeml.offline.sample.real_scenes: own
+                                    grids)
     root/truth/<item_id>.json       water_km2, lake_level_m, valid_fraction, ... (see below)
     root/truth/<item_id>_class.tif  uint8 class map (:data:`CLASSES`), same grid as the COGs
     root/truth/<item_id>_water.tif  uint8 1 = the real lake (under clouds too), same grid
@@ -84,17 +85,17 @@ Ground truth (``truth/<item_id>.json``), all measured on the 1128 x 950 load win
 The class map is what the sensor sees (``cloud`` over the lake is ``cloud``; SLC gaps are
 ``nodata``); ``_water.tif`` is the lake itself (0 land, 1 water, 2 turbid, 3 mixed pixel).
 
-The code is split by topic: :mod:`~lakeml.sample.grid` (bounding box, CRS, pixel grid),
-:mod:`~lakeml.sample.missions` (platforms, asset metadata, ``qa_pixel`` bitfields),
-:mod:`~lakeml.sample.scenes` (the scene list, dates, sun, lake-level record),
-:mod:`~lakeml.sample.landscape` (terrain, land cover, levels, surface spectra),
-:mod:`~lakeml.sample.render` (drawing one scene), :mod:`~lakeml.sample.stac` (items and the
-collection) and :mod:`~lakeml.sample.disk` (writing and reading the sample); every public name
-is importable from ``lakeml.sample`` itself.
+The code is split by topic: :mod:`~lakeml.offline.sample.grid` (bounding box, CRS, pixel grid),
+:mod:`~lakeml.offline.sample.missions` (platforms, asset metadata, ``qa_pixel`` bitfields),
+:mod:`~lakeml.offline.sample.scenes` (the scene list, dates, sun, lake-level record),
+:mod:`~lakeml.offline.sample.landscape` (terrain, land cover, levels, surface spectra),
+:mod:`~lakeml.offline.sample.render` (drawing one scene), :mod:`~lakeml.offline.sample.stac` (items
+and the collection) and :mod:`~lakeml.offline.sample.disk` (writing and reading the sample); every
+public name is importable from ``lakeml.offline.sample`` itself.
 
 Examples
 --------
->>> from lakeml import sample
+>>> from lakeml.offline import sample
 >>> [s.item_id for s in sample.scene_specs()][:2]
 ['LT05_L2SP_042033_19840808_02_T1', 'LT05_L2SP_042033_19850912_02_T1']
 >>> root = sample.build()  # built once, then cached (here: this session's, sample_root)
@@ -108,13 +109,13 @@ True
 
 from __future__ import annotations
 
-# The ``_name as _name`` imports below are private helpers that other lakeml code and the
-# tests use, importable from here as before the split (lakeml.real_scenes writes its COGs and
+# The ``_name as _name`` imports below are private helpers that other lakeml code and the tests use,
+# importable from here as before the split (lakeml.offline.sample.real_scenes writes its COGs and
 # names its files with _file_suffix; tests/test_sample.py re-renders scenes).
-from lakeml.sample.disk import _render_and_write as _render_and_write
-from lakeml.sample.disk import _sha256 as _sha256
-from lakeml.sample.disk import build, is_complete, items, sample_dir, truth
-from lakeml.sample.grid import (
+from lakeml.offline.sample.disk import _render_and_write as _render_and_write
+from lakeml.offline.sample.disk import _sha256 as _sha256
+from lakeml.offline.sample.disk import build, is_complete, items, sample_dir, truth
+from lakeml.offline.sample.grid import (
     EPSG,
     LAKE_CENTRE,
     LOAD_WINDOW,
@@ -125,16 +126,16 @@ from lakeml.sample.grid import (
     load_geobox,
     scene_geobox,
 )
-from lakeml.sample.landscape import CLASS_NAMES, CLASSES, LEVEL_HIGH_STAND
-from lakeml.sample.landscape import _landscape as _landscape
-from lakeml.sample.landscape import _levels as _levels
-from lakeml.sample.missions import _BANDS as _BANDS
-from lakeml.sample.missions import _file_suffix as _file_suffix
-from lakeml.sample.missions import asset_definitions
-from lakeml.sample.render import _PATH as _PATH
-from lakeml.sample.render import _TRANSMIT as _TRANSMIT
-from lakeml.sample.render import FMASK_WATER, render_scene
-from lakeml.sample.scenes import (
+from lakeml.offline.sample.landscape import CLASS_NAMES, CLASSES, LEVEL_HIGH_STAND
+from lakeml.offline.sample.landscape import _landscape as _landscape
+from lakeml.offline.sample.landscape import _levels as _levels
+from lakeml.offline.sample.missions import _BANDS as _BANDS
+from lakeml.offline.sample.missions import _file_suffix as _file_suffix
+from lakeml.offline.sample.missions import asset_definitions
+from lakeml.offline.sample.render import _PATH as _PATH
+from lakeml.offline.sample.render import _TRANSMIT as _TRANSMIT
+from lakeml.offline.sample.render import FMASK_WATER, render_scene
+from lakeml.offline.sample.scenes import (
     EXPECTED_CLEAREST,
     EXPECTED_SEARCH,
     LAKE_LEVEL_FT,
@@ -142,8 +143,8 @@ from lakeml.sample.scenes import (
     SceneSpec,
     scene_specs,
 )
-from lakeml.sample.scenes import _level_at as _level_at
-from lakeml.sample.stac import (
+from lakeml.offline.sample.scenes import _level_at as _level_at
+from lakeml.offline.sample.stac import (
     COLLECTION_ID,
     SAMPLE_RELEASES,
     SAMPLE_VERSION,

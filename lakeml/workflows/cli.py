@@ -12,7 +12,7 @@ import contextlib
 import logging
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from lakeml.checks import BadInput
@@ -28,13 +28,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from lakeml import sample
+    from lakeml.offline import sample
 
     if args.action == "build":
         root = sample.build(force=args.force)
         print(root)
         return 0
-    from lakeml import server
+    from lakeml.offline import server
 
     if args.action == "serve":
         server.serve_forever(host=args.host, port=args.port)
@@ -76,10 +76,40 @@ def _cluster(args: argparse.Namespace) -> contextlib.AbstractContextManager[Any]
     return Client(processes=False, n_workers=workers, threads_per_worker=1, dashboard_address=None)
 
 
-def _change(args: argparse.Namespace) -> int:
-    from lakeml import pipeline
+@contextlib.contextmanager
+def _catalog(args: argparse.Namespace) -> Iterator[tuple[str | None, Any]]:
+    """Yield the STAC API and the ground truth to run on.
 
-    with _cluster(args):
+    ``--stac-url`` (and no truth), or with ``--sample`` the offline sample served on loopback
+    for the command's run, with its ground truth (:func:`lakeml.offline.sample.truth`).
+    """
+    if not getattr(args, "sample", False):
+        yield args.stac_url, None
+        return
+    from lakeml.offline import sample
+    from lakeml.offline.server import serve_sample
+
+    with serve_sample() as served:
+        yield served.stac_url, sample.truth
+
+
+def _change(args: argparse.Namespace) -> int:
+    from lakeml.files import output_dir
+    from lakeml.workflows import pipeline
+
+    # bad input fails here, before any server, cluster or search starts
+    pipeline.check_change_inputs(
+        args.bbox,
+        args.before,
+        args.after,
+        args.platform_before,
+        args.platform_after,
+        args.max_cloud,
+        args.clusters,
+        args.lake_point,
+    )
+    output_dir(args.out)
+    with _cluster(args), _catalog(args) as (stac_url, truth):
         summary = pipeline.change(
             bbox=args.bbox,
             before=args.before,
@@ -88,11 +118,11 @@ def _change(args: argparse.Namespace) -> int:
             platform_after=args.platform_after,
             max_cloud=args.max_cloud,
             clusters=args.clusters,
-            stac_url=args.stac_url,
-            sample=args.sample,
+            stac_url=stac_url,
             out=args.out,
             progress=not args.quiet,
             lake_point=args.lake_point,
+            truth=truth,
         )
     before, after = summary["before"]["water_km2"], summary["after"]["water_km2"]
     print(
@@ -108,8 +138,8 @@ def _timeseries(args: argparse.Namespace) -> int:
 
     from rasterio.errors import NotGeoreferencedWarning
 
-    from lakeml import timeseries
     from lakeml.files import output_dir
+    from lakeml.workflows import timeseries
 
     # odc-loader's warped reads create in-memory rasters before georeferencing them: harmless
     warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
@@ -127,20 +157,20 @@ def _timeseries(args: argparse.Namespace) -> int:
     cluster = _cluster(args)
     output_dir(args.out)
     progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    with cluster as client:
+    with cluster as client, _catalog(args) as (stac_url, truth):
         summary = timeseries.run(
             bbox=args.bbox,
             years=args.years,
             months=args.months,
             max_cloud=args.max_cloud,
-            stac_url=args.stac_url,
-            sample=args.sample,
+            stac_url=stac_url,
             out=args.out,
             resolution=args.resolution,
             clusters=args.clusters,
             min_observed=args.min_observed,
             client=client,
             progress=progress,
+            truth=truth,
         )
     trend = summary["trend_km2_per_decade"]
     trend_text = f"{trend:+.2f} km2/decade" if trend is not None else "no trend (< 2 years)"
@@ -162,14 +192,15 @@ def _timeseries(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from lakeml import validate
     from lakeml.files import output_dir, write_json
-    from lakeml.pipeline import catalog_url
+    from lakeml.offline.sample.real_scenes import SCENES
+    from lakeml.offline.server import serve_sample
+    from lakeml.workflows import validate
 
     out = Path(args.out)
     output_dir(out.parent)
-    with catalog_url(None, use_sample=True) as url:
-        report = validate.run(url, with_sweep=args.sweep)
+    with serve_sample() as served:  # the real scenes are in the offline sample
+        report = validate.run(served.stac_url, SCENES, with_sweep=args.sweep)
     write_json(report, out)
 
     def num(value: float | None) -> float:

@@ -1,12 +1,12 @@
 """Real scenes: five real Landsat crops as Planetary-Computer-shaped ``landsat-c2-l2`` items.
 
-The offline sample (:mod:`lakeml.sample`) is synthetic. Next to it, :func:`write_scenes` puts five
-REAL 30 m Landsat crops with water into the same catalog, so the same code path (STAC search ->
-``odc.stac`` load -> scaling and masking) runs on pixels a satellite measured. :data:`SCENES`
-lists them (id, place, a lon/lat bbox inside each crop, platform, date, what water is there,
-whether a ``qa_pixel`` exists). The raw files (7.7 MB) travel with the package, in
-``lakeml/data/real_scenes/`` (see ``lakeml/data/ATTRIBUTION.md``; found by :func:`raw_dir`), so
-an installed lakeml builds the same sample as a source checkout.
+The offline sample (:mod:`lakeml.offline.sample`) is synthetic. Next to it, :func:`write_scenes`
+puts five REAL 30 m Landsat crops with water into the same catalog, so the same code path (STAC
+search -> ``odc.stac`` load -> scaling and masking) runs on pixels a satellite measured.
+:data:`SCENES` lists them (id, place, a lon/lat bbox inside each crop, platform, date, what water is
+there, whether a ``qa_pixel`` exists). The raw files (7.7 MB) travel with the package, in
+``lakeml/offline/sample/data/real_scenes/`` (see ``lakeml/offline/sample/data/ATTRIBUTION.md``;
+found by :func:`raw_dir`), so an installed lakeml builds the same sample as a source checkout.
 
 Each scene becomes, under the catalog root:
 
@@ -17,11 +17,11 @@ Each scene becomes, under the catalog root:
     cogs/<item_id>/<stem>_ST_B10.TIF    Liverpool only (kelvin = DN * 0.00341802 + 149.0)
     cogs/<item_id>/<stem>_QA_PIXEL.TIF  Canberra only (Collection 2 bits, from Collection 1)
 
-and one item shaped exactly like Planetary Computer's (:func:`lakeml.sample.item_dict`, assets
-from :func:`lakeml.sample.asset_definitions` restricted to the bands that exist), under the
-scene's real Planetary Computer id (no processing date), with its real footprint (the crop's
-extent in lon/lat), datetime, WRS path/row, cloud cover and sun angles from the MTL where there
-is one. ``<stem>`` is the USGS product id for the three Collection 2 crops and the item id for
+and one item shaped exactly like Planetary Computer's (:func:`lakeml.offline.sample.item_dict`,
+assets from :func:`lakeml.offline.sample.asset_definitions` restricted to the bands that exist),
+under the scene's real Planetary Computer id (no processing date), with its real footprint (the
+crop's extent in lon/lat), datetime, WRS path/row, cloud cover and sun angles from the MTL where
+there is one. ``<stem>`` is the USGS product id for the three Collection 2 crops and the item id for
 the two converted scenes (their Collection 2 processing date is not known).
 
 The three sources
@@ -121,9 +121,15 @@ from typing import Any
 
 import numpy as np
 
-from lakeml import sample
 from lakeml.checks import check_choice
 from lakeml.files import write_cog
+from lakeml.offline.sample.missions import _file_suffix, asset_definitions
+from lakeml.offline.sample.stac import item_dict
+
+CREATED = "2026-12-01T21:31:47Z"
+"""The ``created`` time of the real scenes' items: when lakeml first converted them. Not a
+sample release (:data:`lakeml.offline.sample.SAMPLE_RELEASES`), which is how
+:func:`lakeml.offline.sample.is_synthetic` tells them from the generated scenes."""
 
 C2_SCALE, C2_OFFSET = 2.75e-05, -0.2
 """Collection 2 surface reflectance: reflectance = DN * C2_SCALE + C2_OFFSET (nodata 0)."""
@@ -235,7 +241,7 @@ _C1_BANDS = ("coastal", "blue", "green", "red", "nir08", "swir16", "swir22")  # 
 
 
 def raw_dir() -> Path:
-    """Find the raw files: the package data folder ``lakeml/data/real_scenes``.
+    """Find the raw files: the package data folder ``lakeml/offline/sample/data/real_scenes``.
 
     Returns
     -------
@@ -245,9 +251,9 @@ def raw_dir() -> Path:
     Examples
     --------
     >>> raw_dir().parts[-3:]
-    ('lakeml', 'data', 'real_scenes')
+    ('sample', 'data', 'real_scenes')
     """
-    return Path(str(importlib.resources.files("lakeml") / "data" / "real_scenes"))
+    return Path(str(importlib.resources.files("lakeml.offline.sample") / "data" / "real_scenes"))
 
 
 def missing_sources(raw: Path | None = None) -> list[str]:
@@ -516,7 +522,7 @@ class RawScene:
     stem : str
         The file-name stem of its COGs.
     meta : dict
-        The :func:`lakeml.sample.item_dict` keywords (cloud cover, sun, scene id, ...
+        The :func:`lakeml.offline.sample.item_dict` keywords (cloud cover, sun, scene id, ...
         ``None`` where unknown).
 
     Examples
@@ -543,7 +549,7 @@ class RawScene:
 
 def _suffix_keys(platform: str) -> dict[str, str]:
     """File suffix (``SR_B4``, ``ST_B10``, ``QA_PIXEL``) -> asset key, for ``platform``."""
-    return {sample._file_suffix(platform, k): k for k in sample.asset_definitions(platform)}
+    return {_file_suffix(platform, k): k for k in asset_definitions(platform)}
 
 
 def _read_tif(data: bytes | Path) -> tuple[np.ndarray, Any, Any]:
@@ -600,7 +606,7 @@ def _read_c2_crop(scene: RealScene, path: Path) -> RawScene:
     for key, arr in bands.items():
         if arr.shape != shape:
             raise ValueError(f"{path.name} {key}: shape {arr.shape} is not the MTL's {shape}")
-    order = list(sample.asset_definitions(scene.platform))
+    order = list(asset_definitions(scene.platform))
     bands = {k: bands[k] for k in order if k in bands}
     wrs = (f"{int(mtl['WRS_PATH']):03d}", f"{int(mtl['WRS_ROW']):03d}")
     return RawScene(
@@ -720,8 +726,8 @@ def read_scene(item_id: str, raw: Path | None = None) -> RawScene:
 def write_scenes(root: Path | str, raw: Path | None = None) -> list[dict[str, Any]]:
     """Write every scene of :data:`SCENES` as COGs under ``root/cogs/<id>/``; return the items.
 
-    The items' hrefs are relative to ``root`` (like :func:`lakeml.sample.items`); the caller
-    writes them to the catalog (:func:`lakeml.sample.build` does).
+    The items' hrefs are relative to ``root`` (like :func:`lakeml.offline.sample.items`); the caller
+    writes them to the catalog (:func:`lakeml.offline.sample.build` does).
 
     Parameters
     ----------
@@ -763,12 +769,12 @@ def write_scenes(root: Path | str, raw: Path | None = None) -> list[dict[str, An
         folder.mkdir(parents=True, exist_ok=True)
         hrefs = {}
         for key, arr in rs.bands.items():
-            name = f"{rs.stem}_{sample._file_suffix(rs.scene.platform, key)}.TIF"
+            name = f"{rs.stem}_{_file_suffix(rs.scene.platform, key)}.TIF"
             nodata = 1 if key == "qa_pixel" else 0
             write_cog(folder / name, arr, f"EPSG:{rs.epsg}", rs.transform, nodata)
             hrefs[key] = f"cogs/{item_id}/{name}"
         out.append(
-            sample.item_dict(
+            item_dict(
                 item_id,
                 rs.scene.platform,
                 rs.when,
@@ -777,6 +783,7 @@ def write_scenes(root: Path | str, raw: Path | None = None) -> list[dict[str, An
                 epsg=rs.epsg,
                 shape=rs.shape,
                 transform=rs.transform,
+                created=CREATED,
                 **rs.meta,
             )
         )
@@ -784,6 +791,7 @@ def write_scenes(root: Path | str, raw: Path | None = None) -> list[dict[str, An
 
 
 __all__ = [
+    "CREATED",
     "C1_C2_MAX_ERROR",
     "C1_NODATA",
     "C1_SCALE",

@@ -65,7 +65,7 @@ def load_geobox() -> GeoBox:
     """Return the grid ``odc.stac.load(items, bbox=SAMPLE_BBOX)`` gives: 1128 x 950 pixels.
 
     It is the :data:`LOAD_WINDOW` of :func:`scene_geobox`; the ground truth
-    (:func:`lakeml.sample.truth`) is on this grid.
+    (:func:`lakeml.offline.sample.truth`) is on this grid.
 
     Returns
     -------
