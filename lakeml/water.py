@@ -521,7 +521,11 @@ def _pair(a: xr.DataArray, b: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
 def iou(a: xr.DataArray, b: xr.DataArray) -> float:
     """Compute the intersection over union of two water masks, over pixels valid in both.
 
-    ``b`` is put on ``a``'s grid first if the grids differ.
+    ``b`` is put on ``a``'s grid first if the grids differ. The same number as scikit-learn's
+    ``jaccard_score`` (the water class), counted with numpy: on a 1,071,600-pixel scene
+    ``jaccard_score`` took 117 ms and the two counts 0.5 ms (measured once, 2 cores), and
+    the validation runs it for every reference of every scene; two empty masks agree fully
+    (1.0), where ``jaccard_score`` warns and gives 0.
 
     Parameters
     ----------
