@@ -8,19 +8,18 @@ Scenes are rendered in parallel processes, each building the landscape once.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import multiprocessing
 import os
 import shutil
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
+from filelock import FileLock
 
 from lakeml.checks import BadInput
 from lakeml.files import write_cog
@@ -239,21 +238,9 @@ def is_complete(root: Path | str | None = None) -> bool:
     return _manifest(Path(root) if root is not None else sample_dir()) is not None
 
 
-@contextlib.contextmanager
-def _lock(root: Path) -> Iterator[None]:
-    """Hold an exclusive file lock next to ``root`` (no-op where ``fcntl`` is unavailable)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    lock_path = root.parent / f".{root.name}.lock"
-    with lock_path.open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def _lock(root: Path) -> FileLock:
+    """Return an exclusive lock on a file next to ``root`` (filelock: POSIX and Windows)."""
+    return FileLock(root.parent / f".{root.name}.lock")
 
 
 def _write_tree(tmp: Path, workers: int) -> None:
