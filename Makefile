@@ -12,7 +12,7 @@ PYTEST_WORKERS ?= 2
 # make test's pytest options (make test-latest runs the same)
 PYTEST_ALL = -n $(PYTEST_WORKERS) --dist loadfile --durations=12
 
-.PHONY: help all book test test-fast test-latest sysdeps setup sample serve validate bench \
+.PHONY: help all book book-online test test-fast test-latest sysdeps setup sample serve validate bench \
 	bench-reliability lint clean
 
 help: ## list the targets (this text)
@@ -46,6 +46,15 @@ book: sample ## set-up + the Jupyter Book in _build/html, every notebook execute
 	rm -rf _build/html _build/jupyter_execute _build/.doctrees
 	$(BIN)/lakeml sample run -- $(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "book: $(CURDIR)/_build/html/index.html"
+
+# The book on REAL data: every notebook executed against Planetary Computer (their default: no
+# local server, LAKEML_STAC_URL unset), as publish.yml publishes it. Fails in seconds, with one
+# line, where Planetary Computer cannot be reached (scripts/online_preflight.py): no network here.
+book-online: setup ## the Jupyter Book with every notebook executed against Planetary Computer
+	env -u LAKEML_STAC_URL $(BIN)/python scripts/online_preflight.py
+	rm -rf _build/html _build/jupyter_execute _build/.doctrees
+	env -u LAKEML_STAC_URL $(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "book (online): $(CURDIR)/_build/html/index.html"
 
 # lakeml's water on the five real scenes (through the local STAC API) vs USGS DSWE, WOfS,
 # MNDWI-Otsu, their consensus and the USGS qa_pixel water bit, with a sweep of the number of

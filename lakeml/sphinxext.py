@@ -226,8 +226,39 @@ def launch_options(environ: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def banner_options(environ: Mapping[str, str]) -> dict[str, str]:
+    """Sphinx-book-theme's ``announcement``: a banner on every page, from ``LAKEML_BOOK_BANNER``.
+
+    The publish workflow sets it when it falls back to the offline book (Planetary Computer
+    could not be reached), so no reader takes the synthetic sample for real data.
+
+    Parameters
+    ----------
+    environ : mapping of str to str
+        The environment.
+
+    Returns
+    -------
+    dict
+        ``{"announcement": text}``, or ``{}`` when unset or empty.
+
+    Examples
+    --------
+    >>> banner_options({"LAKEML_BOOK_BANNER": "Offline sample: not real data."})
+    {'announcement': 'Offline sample: not real data.'}
+    >>> banner_options({})
+    {}
+    """
+    text = (environ.get("LAKEML_BOOK_BANNER") or "").strip()
+    return {"announcement": text} if text else {}
+
+
 def _launch_buttons(app: Any, config: Any) -> None:
-    config.html_theme_options = {**config.html_theme_options, **launch_options(os.environ)}
+    config.html_theme_options = {
+        **config.html_theme_options,
+        **launch_options(os.environ),
+        **banner_options(os.environ),
+    }
 
 
 def setup(app: Any) -> dict[str, Any]:

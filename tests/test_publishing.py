@@ -166,7 +166,7 @@ def test_publish_deploys_the_book_only_after_the_tests_pass():
     jobs = wf["jobs"]
     (build,) = [n for n, j in jobs.items() if "actions/upload-pages-artifact" in uses(j)]
     (deploy,) = [n for n, j in jobs.items() if "actions/deploy-pages" in uses(j)]
-    assert re.search(r"^\s*make book\s*$", runs(jobs[build]), re.M)
+    assert re.search(r"^\s*make book-online\s*$", runs(jobs[build]), re.M)
     (upload,) = [s for s in steps(jobs[build]) if "upload-pages-artifact" in s.get("uses", "")]
     assert upload["with"]["path"] == "_build/html"
     assert "github.repository" in jobs[build]["env"]["LAKEML_REPOSITORY_URL"]
@@ -178,11 +178,67 @@ def test_publish_deploys_the_book_only_after_the_tests_pass():
     assert "pages" not in wf.get("permissions", {})  # only the deploy job may write Pages
 
 
+def test_publish_never_publishes_a_half_executed_book_and_never_falls_back_silently():
+    """make book-online; on its failure the last good online book (the Actions cache), else
+    the offline book with LAKEML_BOOK_BANNER; then a job that goes red."""
+    jobs = load("publish.yml")["jobs"]
+    build = jobs["build"]
+    by_id = {s["id"]: s for s in steps(build) if "id" in s}
+    online = by_id["online"]
+    assert online["run"] == "make book-online" and online["continue-on-error"] is True
+    assert build["outputs"]["online"] == "${{ steps.online.outcome }}"
+    (save,) = [s for s in steps(build) if s.get("uses", "").startswith("actions/cache/save")]
+    assert save["if"] == "steps.online.outcome == 'success'"
+    assert save["with"]["path"] == "_build/html"
+    assert by_id["last"]["with"]["restore-keys"] == save["with"]["key"].split("$")[0]
+    (offline,) = [s for s in steps(build) if s.get("run") == "make book"]
+    assert "cache-matched-key == ''" in offline["if"]
+    assert "SYNTHETIC offline sample" in offline["env"]["LAKEML_BOOK_BANNER"]
+    names = [s.get("id") or s.get("uses") or s.get("run") for s in steps(build)]
+    assert names.index("online") < names.index("last") < names.index("make book")
+    red = jobs["online-book"]
+    assert red["if"] == "needs.build.outputs.online != 'success'"
+    assert set(red["needs"]) == {"build", "deploy"} and "exit 1" in runs(red)
+
+
+def test_make_book_online_fails_fast_and_clearly_without_its_catalog():
+    """Here Planetary Computer cannot be reached; the preflight aimed at a closed port on
+    loopback says so in one line, within seconds, and exits 1."""
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again when the block ends: nothing listens there
+    env = {**os.environ, "LAKEML_ONLINE_STAC_URL": f"http://127.0.0.1:{port}/api/stac/v1"}
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "online_preflight.py")],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"book-online: the STAC API http://127.0.0.1:{port}/api/stac")
+    assert "`make book` builds the book on the offline sample" in proc.stderr
+    assert time.perf_counter() - start < 60
+    recipe = make_dry_run("book-online")
+    preflight = next(i for i, c in enumerate(recipe) if "online_preflight.py" in c)
+    build = next(i for i, c in enumerate(recipe) if "jupyter-book build" in c)
+    assert preflight < build and "env -u LAKEML_STAC_URL" in recipe[build]
+    assert "lakeml sample" not in " ".join(recipe)  # no local server: Planetary Computer
+
+
+def test_nightly_builds_the_book_online_and_names_the_failing_notebook():
+    job = load("nightly.yml")["jobs"]["book-online"]
+    assert re.search(r"^\s*make book-online\s*$", runs(job), re.M)
+    (report,) = [s for s in steps(job) if s.get("if") == "failure()"]
+    assert "_build/html/reports/" in report["run"] and "GITHUB_STEP_SUMMARY" in report["run"]
+
+
 def test_nightly_runs_make_test_latest_without_pins():
     wf = load("nightly.yml")
     on = triggers(wf)
     assert on["schedule"][0]["cron"] and "workflow_dispatch" in on
-    (job,) = wf["jobs"].values()
+    job = wf["jobs"]["test-latest"]
     assert re.search(r"^\s*make test-latest\s*$", runs(job), re.M)
     text = (WORKFLOWS / "nightly.yml").read_text()
     assert not re.search(r"-c constraints|--constraint|PIP_CONSTRAINT", text)
