@@ -13,7 +13,7 @@ PYTEST_WORKERS ?= 2
 PYTEST_ALL = -n $(PYTEST_WORKERS) --dist loadfile --durations=12
 
 .PHONY: help all book book-online test test-fast test-latest sysdeps setup sample serve validate bench \
-	bench-reliability lint clean
+	bench-reliability lint student clean
 
 help: ## list the targets (this text)
 	@echo "make TARGET, one of:"
@@ -55,6 +55,12 @@ book-online: setup ## the Jupyter Book with every notebook executed against Plan
 	rm -rf _build/html _build/jupyter_execute _build/.doctrees
 	env -u LAKEML_STAC_URL $(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "book (online): $(CURDIR)/_build/html/index.html"
+
+# The student edition of the lessons: solutions removed; under each exercise an empty cell for
+# the learner's code and a check cell (lakeml.exercises) that says right, wrong with a hint, or
+# not tried yet. Open them from there: lakeml sample run -- jupyter lab _build/student
+student: setup ## the student edition: the lessons without solutions, with checks: _build/student
+	$(BIN)/python scripts/make_student.py
 
 # lakeml's water on the five real scenes (through the local STAC API) vs USGS DSWE, WOfS,
 # MNDWI-Otsu, their consensus and the USGS qa_pixel water bit, with a sweep of the number of
