@@ -143,7 +143,9 @@ def sign_with_token_service(url: str, account: str, container: str, refresh: boo
     if token is None or token.ttl() < 60:  # planetary_computer's own margin
         try:
             token = _fetch_token(service, settings.subscription_key)
-        except Exception as err:  # noqa: BLE001 - requests' many errors: one clear message
+        except (OSError, ValueError, TypeError) as err:
+            # requests' errors are OSErrors; a body that is no token: ValueError (not JSON, or
+            # not SASToken's fields: pydantic's ValidationError), TypeError (not an object)
             raise RuntimeError(
                 f"Planetary Computer's token service {service} gave no token "
                 f"({redact(str(err))[:200]}); try again later, or check PC_SDK_SAS_URL"
