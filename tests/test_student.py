@@ -197,7 +197,7 @@ def executed(student_dir, stac_server, tmp_path_factory) -> dict[tuple[str, str]
     started = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2"]
-        + ["--nbmake", "--nbmake-timeout=600", "--overwrite"]
+        + ["--nbmake", "--nbmake-timeout=600", "--overwrite", "--durations=0"]
         + sorted(p.name for p in runs.glob("*.ipynb")),
         cwd=runs,
         env=env,
