@@ -108,8 +108,8 @@ test-fast: $(STAMP) ## unit tests, doctests and code health only (no servers, no
 		-m "not server and not notebook and not slow"
 
 lint: $(STAMP) ## ruff check, ruff format --check and mypy (what make test checks)
-	$(BIN)/ruff check lakeml tests
-	$(BIN)/ruff format --check lakeml tests
+	$(BIN)/ruff check lakeml tests scripts benchmarks
+	$(BIN)/ruff format --check lakeml tests scripts benchmarks
 	$(BIN)/mypy --cache-dir _build/.mypy_cache-tests
 
 # Clustering benchmark: the original dask-ml recipe vs lakeml.cluster on the sample's full

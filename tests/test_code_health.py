@@ -1,6 +1,6 @@
 """Code health, as tests so that ``make test`` (and so ``.ci/run``) reports each one.
 
-- ``ruff format --check`` and ``ruff check`` on lakeml/ and tests/ (rules in
+- ``ruff format --check`` and ``ruff check`` on lakeml/, tests/, scripts/ and benchmarks/ (rules in
   pyproject.toml: docstrings in the numpy convention, except in tests and benchmarks);
 - mypy on the lakeml package (``[tool.mypy]`` in pyproject.toml);
 - the built wheel ships ``lakeml/py.typed`` (PEP 561), so users' type checkers read lakeml's
@@ -27,7 +27,7 @@ from tests.wheel import build_wheel
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 MAX_REPORT = 12_000  # characters of a tool's output in a failure message
-RUFF_PATHS = ("lakeml", "tests")
+RUFF_PATHS = ("lakeml", "tests", "scripts", "benchmarks")
 MYPY_CACHE = "_build/.mypy_cache-tests"  # also make lint's
 
 
