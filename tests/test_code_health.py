@@ -1,6 +1,6 @@
 """Code health, as tests so that ``make test`` (and so ``.ci/run``) reports each one.
 
-- ``ruff format --check`` and ``ruff check`` on lakeml/, tests/, scripts/ and benchmarks/ (rules in
+- ``ruff format --check`` and ``ruff check`` on lakeml/, tests/, scripts/, benchmarks/ (rules in
   pyproject.toml: docstrings in the numpy convention, except in tests and benchmarks);
 - mypy on the lakeml package (``[tool.mypy]`` in pyproject.toml);
 - the built wheel ships ``lakeml/py.typed`` (PEP 561), so users' type checkers read lakeml's
