@@ -122,7 +122,17 @@ def to_lonlat(obj: Any, resampling: str = "nearest") -> Any:
     """
     if obj.odc.crs is None:
         raise ValueError("the data have no CRS: load them with lakeml.load.load_scene")
-    return obj.odc.reproject(LONLAT_CRS, resampling=resampling)
+
+    def nan_outside(da: xr.DataArray) -> xr.DataArray:
+        # odc-geo fills outside the footprint with the array's "nodata" attribute, which a
+        # float array can inherit from the scene (nodata 1 drew a frame of class 1 on a map)
+        return da.assign_attrs(nodata=np.nan) if da.dtype.kind == "f" else da
+
+    if isinstance(obj, xr.Dataset):
+        return obj.map(nan_outside, keep_attrs=True).odc.reproject(
+            LONLAT_CRS, resampling=resampling
+        )
+    return nan_outside(obj).odc.reproject(LONLAT_CRS, resampling=resampling)
 
 
 def degree_opts(da: Any, hover: bool = True) -> dict[str, Any]:
@@ -447,7 +457,11 @@ def categories(
             "width": 14,
         }
     opts.update(kwargs)
-    return image(shown.rename(da.name or "class"), title, degrees=degrees, **opts)
+    plot = image(shown.rename(da.name or "class"), title, degrees=degrees, **opts)
+    # As a plot option, not only the dimension's range hvplot sets: in a layout HoloViews
+    # gives every map of the same dimension ("cluster") the union of their ranges, which
+    # drew k = 2's clusters in the colours of k = 8's first two classes.
+    return plot.opts(clim=opts["clim"])
 
 
 def water_mask(

@@ -107,6 +107,19 @@ def test_water_is_one_colour_on_every_map():
             assert cmap.count(plots.WATER) == 1
 
 
+def test_maps_side_by_side_keep_their_own_colours():
+    """In a layout each categorical map keeps its classes' colour range (HoloViews would
+    otherwise give both maps the union of their ranges: 2 clusters in the colours of 8's)."""
+    import holoviews as hv
+    from bokeh.models import LinearColorMapper
+
+    two, eight = _labels().clip(0, 1), _labels().copy()
+    eight[:] = np.arange(eight.size).reshape(eight.shape) % 8
+    layout = plots.labels(two, water=[1]) + plots.labels(eight, water=[1])
+    mappers = hv.render(layout, backend="bokeh").select({"type": LinearColorMapper})
+    assert {(m.low, m.high) for m in mappers} == {(-0.5, 1.5), (-0.5, 7.5)}
+
+
 def test_a_cluster_keeps_its_colour_from_map_to_map():
     three = plots.cluster_classes([0, 1, 2])
     five = plots.cluster_classes([0, 1, 2, 3, 4], water=[4])
@@ -123,6 +136,13 @@ def test_nearest_keeps_labels_labels():
     shown = plots.to_lonlat(_labels().where(_labels() >= 0))
     values = set(np.unique(shown.values[np.isfinite(shown.values)]).tolist())
     assert values <= {0.0, 1.0, 2.0}
+
+
+def test_outside_the_footprint_is_nan_whatever_nodata_the_attrs_say():
+    # a float array that inherited nodata=1 (a scene's attrs): outside must not read as 1
+    nothing = (_labels() * np.nan).astype("float32").assign_attrs(nodata=1)
+    shown = plots.to_lonlat(nothing)
+    assert shown.size > nothing.size and bool(shown.isnull().all())
 
 
 def test_degrees_need_a_crs():
