@@ -3,8 +3,10 @@
 Each notebook runs under nbmake's executor (``test_notebook_runs``, against the local STAC API),
 into a copy of the book's sources; the book is then built from those executed notebooks with
 execution off, warnings as errors, and its plots must draw in a real browser (headless
-Chromium) with no request leaving loopback and no console error. ``make book`` builds the book
-from the committed notebooks instead, executing them itself.
+Chromium) with no request leaving loopback and no console error, and no cell output may be
+wider than the page's column at 1280 px (at 390 px, a phone, only tables and printouts may
+scroll; the counts at both widths go to ``_build/reports/overflow.json``). ``make book`` builds
+the book from the committed notebooks instead, executing them itself.
 """
 
 from __future__ import annotations
@@ -211,3 +213,146 @@ def test_plots_render_offline_in_chromium(http_root, page, tmp_path):
     limit = column["x"] + column["width"] + 2
     overflow = [r for r in right_edges if r > limit]
     assert not overflow, f"{page}: plots overflow the column (right edge {limit}): {overflow}"
+
+
+# Every cell output of a page, measured in the browser: the scroll width of the output and of
+# everything inside it (a <pre> nested in the output scrolls on its own) against its client
+# width (a table or printout that scrolls or is cut off), and the right edge of everything drawn
+# inside it, through Bokeh's shadow roots (a plot cut off by a container that hides overflow)
+# against the column's. "kind" is plot (a canvas inside), table, text or another element.
+# The collapsed cells (hide-input, hide-cell: the solutions) are opened first: a reader opens
+# them too.
+OPEN_HIDDEN = """
+() => document.querySelectorAll("div.cell details").forEach((d) => (d.open = true))
+"""
+MEASURE_OUTPUTS = """
+(slack) => {
+  const column = document.querySelector("article.bd-article") || document.querySelector("main");
+  const right = Math.min(column.getBoundingClientRect().right, window.innerWidth);
+  const all = (root, found, shadow) => {
+    for (const el of root.querySelectorAll("*")) {
+      found.push([el, shadow]);
+      if (el.shadowRoot) all(el.shadowRoot, found, true);
+    }
+    return found;
+  };
+  // every code cell, its input hidden (hide-input) or the whole cell (hide-cell) or not
+  const codeCells = Array.from(document.querySelectorAll("div.cell"));
+  const out = [];
+  codeCells.forEach((cell, index) => {
+    for (const o of cell.querySelectorAll(".cell_output > *")) {
+      const box = o.getBoundingClientRect();
+      if (box.width === 0 && box.height === 0) continue;
+      const inside = all(o, [], false);
+      let drawn = box.right;
+      let scroll = o.scrollWidth - o.clientWidth;
+      for (const [el, shadow] of inside) {
+        const r = el.getBoundingClientRect();
+        if (r.width < 1 || r.height < 1) continue;
+        const style = getComputedStyle(el);
+        if (style.visibility === "hidden" || style.display === "none") continue;
+        drawn = Math.max(drawn, r.right);
+        // a <pre> (or any box) inside the output that scrolls or cuts off its own content; not
+        // Bokeh's plot frames (in shadow roots), which clip what is drawn outside the axes, nor
+        // a text shortened with an ellipsis on purpose (xarray's previews; the full values
+        // unfold below them)
+        const clips = style.overflowX !== "visible" && style.textOverflow !== "ellipsis";
+        if (!shadow && el.clientWidth > 0 && clips) {
+          scroll = Math.max(scroll, el.scrollWidth - el.clientWidth);
+        }
+      }
+      const tags = inside.map(([el]) => el.tagName.toLowerCase());
+      const kind = tags.includes("canvas") ? "plot" : tags.includes("table") ? "table"
+        : o.matches(".stream, .text_plain, .output") && tags.includes("pre") ? "text"
+        : (o.tagName.toLowerCase() + "." + Array.from(o.classList).join("."));
+      out.push({
+        cell: index,
+        kind,
+        column: Math.round(right - column.getBoundingClientRect().left),
+        scroll,
+        beyond: Math.round(drawn - right),
+        width: Math.round(Math.max(o.clientWidth + scroll, drawn - box.left)),
+        text: (o.innerText || "").replace(/\\s+/g, " ").trim().slice(0, 80),
+      });
+    }
+  });
+  return out.filter((m) => m.scroll > slack || m.beyond > slack);
+}
+"""
+
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+"""The viewports the outputs are measured at: the reviewer's 1280 px and a phone's 390 px."""
+
+
+def _code_cell_indices(page: str) -> list[int]:
+    """Notebook cell index of each code cell the page shows (cells tagged remove-cell are not)."""
+    nb = json.loads((ROOT / "notebooks" / f"{page}.ipynb").read_text())
+    return [
+        i
+        for i, cell in enumerate(nb["cells"])
+        if cell["cell_type"] == "code"
+        and not {"remove-cell", "remove_cell"} & set(cell.get("metadata", {}).get("tags", []))
+    ]
+
+
+@pytest.fixture(scope="module")
+def overflowing(http_root) -> dict[str, dict[str, list[dict]]]:
+    """Per viewport and page, the cell outputs wider than their column (measured in Chromium)."""
+    from playwright.sync_api import sync_playwright
+
+    found: dict[str, dict[str, list[dict]]] = {name: {} for name in WIDTHS}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
+        try:
+            for name, (width, height) in WIDTHS.items():
+                tab = browser.new_page(viewport={"width": width, "height": height})
+                for page in PAGES:
+                    tab.goto(f"{http_root}/notebooks/{page}.html", wait_until="load")
+                    tab.locator("canvas").first.wait_for(state="attached", timeout=30_000)
+                    tab.evaluate(OPEN_HIDDEN)
+                    tab.wait_for_timeout(1500)  # Bokeh lays out after the first canvas
+                    cells = _code_cell_indices(page)
+                    wide = tab.evaluate(MEASURE_OUTPUTS, 2)
+                    for w in wide:
+                        w["notebook cell"] = cells[w["cell"]] if w["cell"] < len(cells) else None
+                    found[name][page] = wide
+                tab.close()
+        finally:
+            browser.close()
+    report = ROOT / "_build" / "reports" / "overflow.json"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    counts = {
+        name: {"viewport px": WIDTHS[name][0], "total": sum(map(len, pages.values()))}
+        | {page: len(wide) for page, wide in pages.items()}
+        for name, pages in found.items()
+    }
+    report.write_text(json.dumps({"counts": counts, "outputs": found}, indent=1) + "\n")
+    return found
+
+
+def _describe(page: str, wide: list[dict]) -> str:
+    return "\n".join(
+        f"  {page} notebook cell {w['notebook cell']} ({w['kind']}, {w['width']} px in a "
+        f"{w['column']} px column): {w['text'][:80]!r}"
+        for w in wide
+    )
+
+
+def test_no_output_is_wider_than_the_column_at_1280_px(overflowing):
+    """At 1280 px every plot, table and printout fits the column: nothing scrolls or is cut."""
+    wide = {page: w for page, w in overflowing["desktop"].items() if w}
+    assert not wide, "outputs wider than the column at 1280 px:\n" + "\n".join(
+        _describe(page, w) for page, w in wide.items()
+    )
+
+
+def test_plots_scale_down_to_a_phone(overflowing):
+    """At 390 px the plots shrink to the column; only tables and printouts may scroll."""
+    plots = {
+        page: [w for w in wide if w["kind"] not in ("table", "text")]
+        for page, wide in overflowing["phone"].items()
+    }
+    plots = {page: w for page, w in plots.items() if w}
+    assert not plots, "plots wider than the column at 390 px:\n" + "\n".join(
+        _describe(page, w) for page, w in plots.items()
+    )
