@@ -708,7 +708,7 @@ def serve_sample(
             "DB_MIN_CONN_SIZE": "0",
             "DB_MAX_CONN_SIZE": "4",
             "PYTHONPATH": os.pathsep.join(
-                [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
+                [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]
             ).rstrip(os.pathsep),
         }
         cmd = [
