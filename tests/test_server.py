@@ -312,6 +312,9 @@ def test_serve_forever_stops_on_ctrl_c(mini_catalog, tmp_path):
             text=True,
             cwd=REPO,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # started with SIGINT ignored, as a background job is (and as a pytest worker's
+            # children can be after some tests: the server then never stopped on Ctrl-C)
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         )
     try:
         line = proc.stdout.readline()

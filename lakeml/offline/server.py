@@ -778,7 +778,12 @@ def serve_sample(
 
 @contextlib.contextmanager
 def _sigterm_as_keyboard_interrupt() -> Iterator[None]:
-    """Let ``kill PID`` (SIGTERM) clean up like Ctrl-C does (main thread only)."""
+    """Let ``kill PID`` (SIGTERM) clean up like Ctrl-C does (main thread only).
+
+    Ctrl-C (SIGINT) raises KeyboardInterrupt here even if this process was started with
+    SIGINT ignored, as a background job or a child of a process that ignores it passes on:
+    Python then leaves it ignored, and the server would never stop on Ctrl-C.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -787,10 +792,12 @@ def _sigterm_as_keyboard_interrupt() -> Iterator[None]:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, handler)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def serve_forever(
