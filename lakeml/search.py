@@ -11,15 +11,18 @@ by some servers, so it is not used.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
-import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pystac
 import pystac_client
+import requests
+import tenacity
 from pystac_client.exceptions import APIError
 from pystac_client.stac_api_io import StacApiIO
+from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from lakeml.checks import (
@@ -34,6 +37,8 @@ from lakeml.checks import (
 
 COLLECTION = "landsat-c2-l2"
 """Landsat Collection 2 Level-2 (surface reflectance and temperature)."""
+
+log = logging.getLogger(__name__)
 
 WALKER_LAKE_BBOX = (-118.89, 38.54, -118.57, 38.84)
 """The original cookbook's bounding box around Walker Lake, Nevada (W, S, E, N in degrees)."""
@@ -189,26 +194,45 @@ def open_catalog(
     return _retry_body(lambda: pystac_client.Client.open(url, stac_io=io, timeout=limits), url)
 
 
-_BODY_ERRORS = ("Connection broken", "IncompleteRead", "Connection aborted", "Read timed out")
+def _transient(err: BaseException) -> bool:
+    """Tell whether a STAC API call failed in a way worth trying again (tenacity's test).
+
+    pystac-client raises its ``APIError`` from inside the ``except`` that caught requests'
+    error, so that error is the ``APIError``'s ``__context__``. Worth retrying: a requests
+    error (the connection dropped or timed out while the answer's body was read, which happens
+    after urllib3's ``Retry`` has handed the answer over). Not retried: an HTTP answer (4xx:
+    the request is wrong; 5xx: urllib3 already retried it), nor a failure urllib3 has already
+    retried until it gave up (``MaxRetryError`` inside), which would multiply its retries.
+    """
+    cause = err.__context__
+    if not isinstance(err, APIError) or not isinstance(cause, requests.RequestException):
+        return False
+    return not (cause.args and isinstance(cause.args[0], MaxRetryError))
 
 
-def _retry_body(call: Any, url: str, attempts: int = 3) -> Any:
+BODY_RETRIES = 3
+"""Tries of a STAC API call whose answer's body is cut (backoff 0.5 s, 1 s; tenacity)."""
+
+
+def _retry_body(call: Any, url: str) -> Any:
     """Run ``call``; retry when the connection broke while the answer's body was read.
 
-    urllib3's ``Retry`` (above) covers connection errors and 5xx answers, but requests reads
-    the body after urllib3 has returned, so a drop mid-body is retried here. Any failure left
-    becomes a ``RuntimeError`` naming the STAC API.
+    urllib3's ``Retry`` (:func:`open_catalog`) covers connection errors and 5xx answers, but
+    requests reads the body after urllib3 has returned, so a drop mid-body is retried here by
+    tenacity (:func:`_transient` says which failures, by their type, not their text). Any
+    failure left becomes a ``RuntimeError`` naming the STAC API.
     """
-    for attempt in range(attempts):
-        try:
-            return call()
-        except APIError as err:
-            text = str(err)
-            if attempt + 1 < attempts and any(s in text for s in _BODY_ERRORS):
-                time.sleep(0.5 * 2**attempt)
-                continue
-            raise RuntimeError(f"STAC API {url} failed: {text[:300]}") from None
-    raise AssertionError("unreachable")
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(_transient),
+        stop=tenacity.stop_after_attempt(BODY_RETRIES),
+        wait=tenacity.wait_exponential(multiplier=0.5),
+        before_sleep=tenacity.before_sleep_log(log, logging.DEBUG),
+        reraise=True,
+    )
+    try:
+        return retrying(call)
+    except APIError as err:
+        raise RuntimeError(f"STAC API {url} failed: {str(err)[:300]}") from None
 
 
 def search(

@@ -417,3 +417,25 @@ def test_planetary_computer_links_get_a_new_token_on_refresh(ctx):
     assert renewed != first and renewed.startswith(href + "?st=")
     assert ctx.proxy.tokens_issued == 2
     assert errors.redact(f"GET {renewed} failed") == f"GET {href}?<signature removed> failed"
+
+
+@pytest.mark.parametrize(
+    ("fault", "hits", "message"),
+    [
+        # a request the API refuses is not sent again
+        (Fault("status", r"/search", times=None, code=400), 1, "injected fault"),
+        # urllib3 retries a timeout (1 + retries=1); lakeml's body-read retry must not repeat
+        # that (matching the text "Read timed out", it used to, and its third try passed)
+        (Fault("slow", r"/search", times=2, delay=1.5), 2, "Read timed out"),
+    ],
+    ids=["400-not-retried", "timeout-retried-by-urllib3-only"],
+)
+def test_stac_failures_are_retried_only_where_they_can_pass(ctx, fault, hits, message):
+    catalog = search.open_catalog(ctx.url, timeout=1, retries=1)
+    ctx.proxy.plan(fault)
+    start = time.perf_counter()
+    with pytest.raises(RuntimeError, match=rf"^STAC API {URL}/api/stac/v1 failed: .*{message}"):
+        search.search(SMALL_BBOX, DATES, PLATFORM, catalog=catalog)
+    assert fault.hits == hits
+    assert time.perf_counter() - start < 1.5 * hits + 1
+    time.sleep(fault.delay)  # the proxy's delayed answers end before its upstream stops
