@@ -236,28 +236,37 @@ def pick_year(items: Sequence[pystac.Item], bbox: Sequence[float]) -> pystac.Ite
 def _observed_point(
     labels: xr.DataArray, lake_point: tuple[float, float], max_distance_m: float
 ) -> tuple[float, float] | None:
-    """Return the lake point if observed there, else the nearest observed pixel in the distance."""
+    """Return the lake point if observed there, else the nearest observed pixel in the distance.
+
+    Observed: ``labels >= 0`` (clouds and gaps are -1). The nearest observed pixel to the
+    point's own pixel is scipy's Euclidean distance transform's (``return_indices``), on a
+    window of ``max_distance_m`` around the point; its centre must lie within ``max_distance_m``
+    of the point itself. None when there is none (or the point is off the grid by more).
+    """
     from odc.geo.geom import point
+    from scipy.ndimage import distance_transform_edt
 
     from lakeml.water import lonlat_to_xy
 
-    crs = labels.odc.crs
     x0, y0 = lonlat_to_xy(labels, *lake_point)
     xs, ys = labels.x.values, labels.y.values
-    ix = np.abs(xs - x0) <= max_distance_m
-    iy = np.abs(ys - y0) <= max_distance_m
-    if not ix.any() or not iy.any():
+    dx = abs(float(xs[1] - xs[0])) if xs.size > 1 else 30.0
+    dy = abs(float(ys[1] - ys[0])) if ys.size > 1 else dx
+    ix, iy = int(np.abs(xs - x0).argmin()), int(np.abs(ys - y0).argmin())
+    rx, ry = int(np.ceil(max_distance_m / dx)), int(np.ceil(max_distance_m / dy))
+    cols = slice(max(ix - rx, 0), ix + rx + 1)
+    rows = slice(max(iy - ry, 0), iy + ry + 1)
+    hidden = np.asarray(labels[rows, cols]) < 0
+    py, px = iy - rows.start, ix - cols.start
+    if hidden.all():
         return None
-    window = np.asarray(labels)[np.ix_(iy, ix)]
-    gy, gx = np.meshgrid(ys[iy], xs[ix], indexing="ij")
-    d2 = (gx - x0) ** 2 + (gy - y0) ** 2
-    ok = (window >= 0) & (d2 <= max_distance_m**2)
-    if not ok.any():
-        return None
-    k = np.argmin(np.where(ok, d2, np.inf))
-    if d2.flat[k] <= (abs(float(xs[1] - xs[0])) if xs.size > 1 else 30.0) ** 2 / 2:
+    if not hidden[py, px] and np.hypot(xs[ix] - x0, ys[iy] - y0) <= np.hypot(dx, dy) / 2:
         return lake_point  # the point's own pixel is observed
-    lon, lat = point(float(gx.flat[k]), float(gy.flat[k]), crs).to_crs("EPSG:4326").coords[0]
+    _, (near_y, near_x) = distance_transform_edt(hidden, sampling=(dy, dx), return_indices=True)
+    x, y = float(xs[cols][near_x[py, px]]), float(ys[rows][near_y[py, px]])
+    if np.hypot(x - x0, y - y0) > max_distance_m:
+        return None
+    lon, lat = point(x, y, labels.odc.crs).to_crs("EPSG:4326").coords[0]
     return float(lon), float(lat)
 
 
