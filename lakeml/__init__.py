@@ -7,7 +7,8 @@ Three layers, one folder each:
   :mod:`lakeml.reshape` (pixels to samples and back), :mod:`lakeml.cluster` (spectral
   clustering with dask), :mod:`lakeml.water` (naming the water clusters, areas, metrics,
   change), :mod:`lakeml.references` (USGS DSWE, WOfS, the QA water bit, MNDWI-Otsu),
-  :mod:`lakeml.plots`; beneath them :mod:`lakeml.checks` (every input check and its message),
+  :mod:`lakeml.trend` (the lake's extent over the years, the trend), :mod:`lakeml.plots`;
+  beneath them :mod:`lakeml.checks` (every input check and its message),
   :mod:`lakeml.errors`, :mod:`lakeml.files`, :mod:`lakeml.cache`, :mod:`lakeml.signing`.
 - The workflows on top (:mod:`lakeml.workflows`): pipeline, timeseries, validate, the
   ``lakeml`` command.
@@ -26,7 +27,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - a checkout on sys.path, not installed
     __version__ = "0+unknown"
 
-CORE = ("search", "load", "reshape", "cluster", "water", "references", "plots")
+CORE = ("search", "load", "reshape", "cluster", "water", "references", "trend", "plots")
 """The core modules a learner imports, as attributes too (``lakeml.water``), loaded on use."""
 
 

@@ -720,7 +720,7 @@ def save_area_png(
         The figure's title.
     trend_line : dict of str to float, optional
         ``km2_per_decade`` and ``intercept_km2`` (as from
-        :func:`lakeml.workflows.timeseries.trend`), drawn dashed when the slope is finite.
+        :func:`lakeml.trend.trend`), drawn dashed when the slope is finite.
 
     Returns
     -------

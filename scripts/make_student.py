@@ -133,7 +133,7 @@ EXERCISES: dict[str, Exercise] = {
     "05-1": Exercise(
         ("mid_summer", "july_august"),
         "mid_summer = the rows of table whose datetime month is 07 or 08; july_august = "
-        "timeseries.trend(mid_summer).",
+        "trend.trend(mid_summer).",
         "mid_summer: the rows of table; july_august: its trend",
     ),
     "05-2": Exercise(

@@ -110,7 +110,7 @@ def test_api_page_lists_every_module():
     assert not gone, f"{API_PAGE.name} documents modules that do not exist: {gone}"
 
 
-CORE = ["search", "load", "reshape", "cluster", "water", "references", "plots", "checks",
+CORE = ["search", "load", "reshape", "cluster", "water", "references", "trend", "plots", "checks",
         "errors", "files", "cache", "signing"]  # fmt: skip
 
 

@@ -17,6 +17,7 @@ import xarray as xr
 from scipy import stats
 
 from lakeml import checks
+from lakeml import trend as lake_trend
 from lakeml.offline import sample
 from lakeml.search import WALKER_LAKE_BBOX
 from lakeml.workflows import timeseries as ts
@@ -129,7 +130,7 @@ def test_trend_by_hand_theil_sen_mann_kendall_and_serial_correlation():
     #   M2 = (21 + 17.819) / 2 = 19.41 -> 19, rank M2 + 1 = 20: 0.5 -> (-30, +5) km2/decade.
     #   As independent years: C = 1.96 * 6.6583 = 13.050, M1 = 3.97 -> rank 4: -2.5;
     #   M2 = 17.03 -> 17, rank 18: -1/3 -> (-25, -3.33), scipy's theilslopes interval.
-    t = ts.trend(table)
+    t = lake_trend.trend(table)
     assert t["years"] == 7
     assert t["km2_per_decade"] == -20.0
     assert t["intercept_km2"] == 4163.0
@@ -152,7 +153,7 @@ def test_trend_is_not_corrected_when_years_alternate():
     # a zigzag about the line: r1 < 0, no correction, the interval is scipy's (Sen's with the
     # variance of independent years) and n* = n
     values = [100 - 2 * i + (1.5 if i % 2 else -1.5) for i in range(10)]
-    t = ts.trend(_years(values))
+    t = lake_trend.trend(_years(values))
     assert t["lag1_autocorrelation"] < 0 and t["effective_years"] == 10
     sen = stats.theilslopes(values, np.arange(2001, 2011))
     assert t["ci_low_km2_per_decade"] == pytest.approx(sen.low_slope * 10, abs=1e-4)
@@ -167,21 +168,21 @@ def test_trend_uses_the_fitted_years_in_order():
     values = [157.0, 155.0, 158.0, 156.0, 153.0, 151.0, 148.0, 149.0]
     table = _years(values, ["ok", "ok", "ok", "missing", "ok", "failed", "ok", "ok"])
     shuffled = table.sample(frac=1, random_state=0)
-    t = ts.trend(shuffled)
+    t = lake_trend.trend(shuffled)
     kept = table[table["status"] == "ok"]
     d = kept["water_km2"] - t["km2_per_decade"] / 10 * kept["year"]
     d = (d - d.mean()).to_numpy()
     assert t["years"] == 6
     assert t["lag1_autocorrelation"] == pytest.approx((d[:-1] * d[1:]).sum() / (d * d).sum(), 1e-3)
-    assert t == ts.trend(table)
+    assert t == lake_trend.trend(table)
 
 
 def test_trend_with_few_years():
     # < 2 years: no line
-    one = ts.trend(_years([100.0]))
+    one = lake_trend.trend(_years([100.0]))
     assert one["years"] == 1 and all(np.isnan(v) for k, v in one.items() if k != "years")
     # 3 years: a slope and tau, but too few to judge serial correlation or an interval
-    three = ts.trend(_years([100.0, 98.0, 97.0]))
+    three = lake_trend.trend(_years([100.0, 98.0, 97.0]))
     assert three["km2_per_decade"] == -15.0 and three["mk_tau"] == -1.0
     assert np.isnan(three["mk_p"]) and np.isnan(three["ci_low_km2_per_decade"])
     # 4 years on a perfect line (the partial and missing years left out): the slope is exact,
@@ -192,7 +193,7 @@ def test_trend_with_few_years():
         ["ok", "ok", "partial", "ok", "missing", "ok"],
         start=2000,
     )
-    t = ts.trend(table)
+    t = lake_trend.trend(table)
     assert t["years"] == 4 and t["km2_per_decade"] == -10.0 and t["mk_tau"] == -1.0
     assert np.isnan(t["lag1_autocorrelation"]) and t["effective_years"] == 4
     # S = -6, Var(S) = 8.667, Z = -5 / 2.944 = -1.698
@@ -218,9 +219,9 @@ def test_lake_extent_and_observed_fraction():
         ),
         dims=("year", "y", "x"),
     )
-    extent = ts.lake_extent(stack)
+    extent = lake_trend.lake_extent(stack)
     assert extent.values.tolist() == [[True, True, False, False]]
-    assert ts.observed_fraction(stack, extent).values.tolist() == [1.0, 1.0, 0.5]
+    assert lake_trend.observed_fraction(stack, extent).values.tolist() == [1.0, 1.0, 0.5]
 
 
 def test_lake_point_hidden_uses_the_nearest_observed_pixel():
@@ -440,7 +441,7 @@ def test_timeseries_command_on_the_sample(full_run):
     assert summary["years_missing"] == [1992, 2010]
     assert sorted(summary["years_partial"]) == sorted(partial)
     # the trend agrees with the truth's trend over the same years
-    truth_t = ts.trend(complete.assign(water_km2=complete["truth_water_km2"], status="ok"))
+    truth_t = lake_trend.trend(complete.assign(water_km2=complete["truth_water_km2"], status="ok"))
     assert summary["trend_km2_per_decade"] == pytest.approx(truth_t["km2_per_decade"], rel=0.03)
     assert summary["trend_km2_per_decade"] < -15  # the lake shrank
     # its 95 % interval, allowing for the lake's memory, holds the slope and excludes 0
