@@ -41,7 +41,11 @@ QA_BITS = {
     "clear": 6,
     "water": 7,
 }
-"""Bit positions in Collection 2 ``qa_pixel``."""
+"""Bit positions in Collection 2 ``qa_pixel`` (USGS's Landsat 8-9 Collection 2 Level-2 guide).
+
+The fallback of :func:`qa_bit_positions`: an item that describes its ``qa_pixel`` with the STAC
+classification extension's ``classification:bitfields`` (Planetary Computer's do, and so do the
+offline sample's) is read by its own description."""
 
 MASK_BITS = ("fill", "dilated_cloud", "cirrus", "cloud", "cloud_shadow")
 """The ``qa_pixel`` flags that make a pixel unusable for mapping water."""
@@ -167,13 +171,65 @@ def _raster_band(item: pystac.Item, band: str) -> dict[str, Any]:
     return bands[0]
 
 
-def qa_bits(flags: Iterable[str]) -> int:
+def qa_bit_positions(item: pystac.Item | None = None) -> dict[str, int]:
+    """Return the one-bit ``qa_pixel`` flags and their bit, as ``item`` describes them.
+
+    Read from the ``qa_pixel`` asset's ``classification:bitfields`` (the STAC classification
+    extension, through pystac's :class:`~pystac.extensions.classification.ClassificationExtension`)
+    when the item declares the extension and the asset has bitfields: each field one bit long,
+    by name. Otherwise (no item, no ``qa_pixel``, no bitfields) :data:`QA_BITS`, Collection 2's
+    documented layout. Planetary Computer's Landsat 4-7 items list no ``cirrus`` field (TM and
+    ETM+ have no cirrus band): a flag the item does not list is not in the answer.
+
+    Parameters
+    ----------
+    item : pystac.Item or None
+        The scene; None for :data:`QA_BITS`.
+
+    Returns
+    -------
+    dict of str to int
+        Flag name -> bit position.
+
+    Examples
+    --------
+    Four real Landsat 9 items, as Planetary Computer serves them (stored with lakeml's tests):
+    their bitfields say what :data:`QA_BITS` says.
+
+    >>> import json
+    >>> import lakeml
+    >>> path = Path(lakeml.__file__).parents[1] / "tests/data/landsat-c2-l2-pc.json"
+    >>> item = pystac.Item.from_dict(json.loads(path.read_text())[0])
+    >>> qa_bit_positions(item) == QA_BITS
+    True
+    >>> qa_bit_positions(None) == QA_BITS  # the fallback
+    True
+    """
+    from pystac.extensions.classification import ClassificationExtension
+
+    asset = item.assets.get("qa_pixel") if item is not None else None
+    if (
+        item is None
+        or asset is None
+        or not ClassificationExtension.has_extension(item)
+        or not asset.extra_fields.get("classification:bitfields")
+    ):
+        return dict(QA_BITS)
+    fields = ClassificationExtension.ext(asset).bitfields or []
+    return {f.name: f.offset for f in fields if f.name and f.length == 1}
+
+
+def qa_bits(flags: Iterable[str], item: pystac.Item | None = None) -> int:
     """Return the ``qa_pixel`` bit mask of ``flags``.
 
     Parameters
     ----------
     flags : iterable of str
-        Names of :data:`QA_BITS`.
+        Flag names (:func:`qa_bit_positions` of ``item``; :data:`QA_BITS` without one).
+    item : pystac.Item or None
+        The scene whose ``qa_pixel`` the mask is for: its ``classification:bitfields`` give the
+        bits. A flag of :data:`QA_BITS` that the item does not list (``cirrus`` on Landsat 4-7)
+        adds nothing: the sensor has no such bit.
 
     Returns
     -------
@@ -183,7 +239,8 @@ def qa_bits(flags: Iterable[str]) -> int:
     Raises
     ------
     BadInput
-        A flag that is not in :data:`QA_BITS` (a ``ValueError``; the message lists them).
+        A flag that is neither the item's nor in :data:`QA_BITS` (a ``ValueError``; the
+        message lists them).
 
     Examples
     --------
@@ -196,14 +253,19 @@ def qa_bits(flags: Iterable[str]) -> int:
     ...
     lakeml.checks.BadInput: unknown qa_pixel flag 'clouds': choose from fill, dilated_cloud, ...
     """
+    positions = qa_bit_positions(item)
     bits = 0
     for flag in flags:
-        check_choice(flag, QA_BITS, "qa_pixel flag")
-        bits |= 1 << QA_BITS[flag]
+        if flag in positions:
+            bits |= 1 << positions[flag]
+        elif flag not in QA_BITS:
+            check_choice(flag, positions, "qa_pixel flag")
     return bits
 
 
-def qa_mask(qa: xr.DataArray, flags: Iterable[str] = MASK_BITS) -> xr.DataArray:
+def qa_mask(
+    qa: xr.DataArray, flags: Iterable[str] = MASK_BITS, item: pystac.Item | None = None
+) -> xr.DataArray:
     """Mark the pixels where any of the ``qa_pixel`` ``flags`` is set (the pixels to drop).
 
     Parameters
@@ -213,6 +275,8 @@ def qa_mask(qa: xr.DataArray, flags: Iterable[str] = MASK_BITS) -> xr.DataArray:
     flags : iterable of str
         The flags that make a pixel unusable (default :data:`MASK_BITS`: fill, clouds and
         cloud shadows).
+    item : pystac.Item or None
+        The scene: its ``classification:bitfields`` give the bits (see :func:`qa_bits`).
 
     Returns
     -------
@@ -234,11 +298,11 @@ def qa_mask(qa: xr.DataArray, flags: Iterable[str] = MASK_BITS) -> xr.DataArray:
     >>> qa_mask(qa, ["fill"]).values.tolist()
     [True, False, False, False, False]
     """
-    out = (qa.astype("uint16") & np.uint16(qa_bits(flags))) != 0
+    out = (qa.astype("uint16") & np.uint16(qa_bits(flags, item))) != 0
     return out.rename("masked")
 
 
-def qa_flag(qa: xr.DataArray, flag: str) -> xr.DataArray:
+def qa_flag(qa: xr.DataArray, flag: str, item: pystac.Item | None = None) -> xr.DataArray:
     """Mark the pixels where one ``qa_pixel`` flag is set, e.g. ``"water"`` (USGS's water flag).
 
     Parameters
@@ -246,7 +310,9 @@ def qa_flag(qa: xr.DataArray, flag: str) -> xr.DataArray:
     qa : xr.DataArray
         ``qa_pixel`` values.
     flag : str
-        A name of :data:`QA_BITS`.
+        A flag name (:func:`qa_bit_positions`).
+    item : pystac.Item or None
+        The scene: its ``classification:bitfields`` give the bit (see :func:`qa_bits`).
 
     Returns
     -------
@@ -265,7 +331,7 @@ def qa_flag(qa: xr.DataArray, flag: str) -> xr.DataArray:
     >>> qa_flag(xr.DataArray(np.array([21952, 21824], dtype="uint16")), "water").values.tolist()
     [True, False]
     """
-    return (qa.astype("uint16") & np.uint16(qa_bits([flag]))) != 0
+    return (qa.astype("uint16") & np.uint16(qa_bits([flag], item))) != 0
 
 
 def scale(ds: xr.Dataset, item: pystac.Item) -> xr.Dataset:
@@ -373,7 +439,9 @@ def load_scene(
         ``qa_pixel`` flags to mask (see :data:`MASK_BITS`); pass ``()`` to keep every pixel. An item
         without a ``qa_pixel`` asset (e.g. a real scene of :mod:`lakeml.offline.sample.real_scenes`
         whose source had no QA band) is masked by nodata only: there is nothing to mask the flags
-        with, so asking for them is fine and masks nothing.
+        with, so asking for them is fine and masks nothing. The bits are the item's own
+        ``classification:bitfields`` when it has them (:func:`qa_bit_positions`), else
+        :data:`QA_BITS`.
     geobox : odc.geo.geobox.GeoBox or None
         A grid to load onto instead of ``bbox``/``resolution`` (use it to put two dates on one
         grid).
@@ -392,8 +460,9 @@ def load_scene(
         Dims (y, x), one float32 variable per band, ``qa_pixel`` (uint16; only if the item has
         it), a ``valid`` boolean mask, the scene's ``time`` as a scalar coordinate and its CRS.
         ``attrs``: ``item_id``, ``platform``, ``datetime``, ``masked_flags`` (the flags actually
-        masked: empty without QA) and ``qa_available`` (1 if ``qa_pixel`` was loaded, 0 if the
-        item has none and only nodata was masked).
+        masked: empty without QA; no ``cirrus`` where the item lists no such bit) and
+        ``qa_available`` (1 if ``qa_pixel`` was loaded, 0 if the item has none and only nodata
+        was masked).
 
     Raises
     ------
@@ -488,7 +557,8 @@ def load_scene(
         flags = ()
     else:
         qa = raw["qa_pixel"]
-        bad = qa_mask(qa, flags) if flags else xr.zeros_like(qa, dtype=bool)
+        bad = qa_mask(qa, flags, item) if flags else xr.zeros_like(qa, dtype=bool)
+        flags = tuple(f for f in flags if f in qa_bit_positions(item))  # Landsat 4-7: no cirrus
     refl = [b for b in bands if b in REFLECTANCE_BANDS or b in THERMAL_BANDS]
     nodata_any = ds[refl].to_array("band").isnull().any("band") if refl else False
     valid = ~bad & ~nodata_any
@@ -583,7 +653,7 @@ def masked_fraction(
         chunks=None,
         driver=SigningDriver(signer),
     ).qa_pixel.isel(time=0)
-    return float(qa_mask(qa, flags).mean())
+    return float(qa_mask(qa, flags, item).mean())
 
 
 def pick_clearest(items: Sequence[pystac.Item], bbox: Sequence[float]) -> pystac.Item:

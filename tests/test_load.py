@@ -52,6 +52,42 @@ def test_qa_mask_bits():
         qa_mask(qa, ["clouds"])
 
 
+def test_qa_bits_are_read_from_the_items_bitfields(item):
+    """The real item's classification:bitfields are Collection 2's layout (QA_BITS); an item
+    that says otherwise is read as it says; Landsat 4-7 items list no cirrus bit."""
+    import copy
+
+    from lakeml.load import qa_bit_positions, qa_bits
+    from lakeml.offline.sample.missions import asset_definitions
+
+    assert qa_bit_positions(item) == QA_BITS
+    assert qa_bits(["fill", "cloud", "water"], item) == 0b10001001
+    moved = copy.deepcopy(item)
+    fields = moved.assets["qa_pixel"].extra_fields["classification:bitfields"]
+    for field in fields:  # swap water (7) and clear (6), drop cirrus
+        field["offset"] = {"water": 6, "clear": 7}.get(field["name"], field["offset"])
+    fields[:] = [f for f in fields if f["name"] != "cirrus"]
+    qa = xr.DataArray(np.array([1 << 6, 1 << 7, 1 << 2], dtype="uint16"))
+    assert qa_flag(qa, "water", moved).values.tolist() == [True, False, False]
+    assert qa_flag(qa, "water").values.tolist() == [False, True, False]  # QA_BITS: no item
+    assert qa_mask(qa, ["cirrus"], moved).values.tolist() == [False] * 3  # no such bit
+    assert qa_mask(qa, ["cirrus"]).values.tolist() == [False, False, True]
+    with pytest.raises(ValueError, match=r"'clouds': choose from fill, dilated_cloud, cloud, "):
+        qa_bits(["clouds"], moved)
+    # the sample's items say the same as Planetary Computer's: TM/ETM+ without cirrus
+    tm = copy.deepcopy(item)
+    tm.assets["qa_pixel"].extra_fields.update(
+        {k: v for k, v in asset_definitions("landsat-5")["qa_pixel"].items() if ":" in k}
+    )
+    assert qa_bit_positions(tm) == {k: v for k, v in QA_BITS.items() if k != "cirrus"}
+    # an item without the classification extension: the documented fallback
+    plain = pystac.Item("x", None, None, item.datetime, {})
+    plain.add_asset(
+        "qa_pixel", pystac.Asset("qa.tif", extra_fields={"classification:bitfields": []})
+    )
+    assert qa_bit_positions(plain) == QA_BITS
+
+
 def test_data_bands_follow_the_mission(item):
     assert data_bands(item) == ["coastal", "blue", "green", "red", "nir08", "swir16", "swir22"]
     assert data_bands(item, thermal=True)[-1] == "lwir11"
