@@ -32,6 +32,9 @@ TOKEN_RETRIES = 3
 TOKEN_TIMEOUT = 10.0
 """Seconds to wait for the token service to connect, then to answer, before trying again."""
 
+_TOKENS: dict[str, Any] = {}
+"""lakeml's SAS tokens (``planetary_computer.sas.SASToken``) by token service URL."""
+
 
 def sign(url: str, refresh: bool = False) -> str:
     """Sign a Planetary Computer blob URL with a SAS token; other URLs pass through unchanged.
@@ -91,11 +94,18 @@ def sign_with_token_service(url: str, account: str, container: str, refresh: boo
     """Append a SAS token for ``account``/``container`` from Planetary Computer's token service.
 
     The service is ``planetary_computer``'s setting ``sas_url`` (environment variable
-    ``PC_SDK_SAS_URL``; its ``subscription_key`` is sent if set). Tokens are kept in
-    ``planetary_computer``'s own cache until a minute before they expire, or dropped with
-    ``refresh=True``. Unlike ``planetary_computer.sas.get_token``, a request that gets no answer
-    within :data:`TOKEN_TIMEOUT` seconds is retried (:data:`TOKEN_RETRIES` tries in all), then a
-    ``RuntimeError`` names the service. :func:`sign` uses this for ``*.blob.core.windows.net``.
+    ``PC_SDK_SAS_URL``; its ``subscription_key`` is sent if set). Tokens are kept in lakeml's
+    own cache until a minute before they expire (``planetary_computer``'s margin), or dropped
+    with ``refresh=True``. A request that gets no answer within :data:`TOKEN_TIMEOUT` seconds is
+    retried (:data:`TOKEN_RETRIES` tries in all), then a ``RuntimeError`` names the service.
+    :func:`sign` uses this for ``*.blob.core.windows.net``.
+
+    Why not ``planetary_computer``'s public ``sas.get_token`` (1.0.0, read in its source):
+    it sends its request with no timeout, so a token service that accepts the connection and
+    never answers blocks the read for ever (measured: still waiting after 30 s, where this
+    gives up with a message after 4 s at ``TOKEN_TIMEOUT = 1``); and it cannot be told to drop a
+    token the storage refused (``refresh``) except by writing its private ``TOKEN_CACHE``,
+    which lakeml no longer does. Its ``SASToken`` and ``Settings`` are used as they are.
 
     Parameters
     ----------
@@ -134,12 +144,11 @@ def sign_with_token_service(url: str, account: str, container: str, refresh: boo
     ...     "landsateuwest", "landsat-c2")
     'https://landsateuwest.blob.core.windows.net/landsat-c2/x.TIF?st=...&se=...&sig=...'
     """
-    from planetary_computer import sas
     from planetary_computer.settings import Settings
 
     settings = Settings.get()
     service = f"{settings.sas_url}/{account}/{container}"
-    token = None if refresh else sas.TOKEN_CACHE.get(service)
+    token = None if refresh else _TOKENS.get(service)
     if token is None or token.ttl() < 60:  # planetary_computer's own margin
         try:
             token = _fetch_token(service, settings.subscription_key)
@@ -150,7 +159,7 @@ def sign_with_token_service(url: str, account: str, container: str, refresh: boo
                 f"Planetary Computer's token service {service} gave no token "
                 f"({redact(str(err))[:200]}); try again later, or check PC_SDK_SAS_URL"
             ) from None
-        sas.TOKEN_CACHE[service] = token
+        _TOKENS[service] = token
     return f"{url.split('?', 1)[0]}?{token.token}"
 
 

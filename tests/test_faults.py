@@ -73,12 +73,11 @@ def reference(stac_server) -> tuple[str, list[str], object]:
 
 @pytest.fixture
 def ctx(proxy, proxied_url, reference, monkeypatch) -> Iterator[Ctx]:
-    from planetary_computer import sas
     from planetary_computer.settings import Settings
 
-    # planetary_computer's token service: the proxy's, with an empty token cache
+    # planetary_computer's token service: the proxy's, with an empty token cache (lakeml's)
     monkeypatch.setattr(Settings.get(), "sas_url", proxy.token_service)
-    monkeypatch.setattr(sas, "TOKEN_CACHE", {})
+    monkeypatch.setattr(signing, "_TOKENS", {})
     monkeypatch.setattr(proxy, "sas_lifetime", 2.0)
     monkeypatch.setattr(proxy, "tokens_issued", 0)
     yield Ctx(proxy, proxied_url, reference, monkeypatch)
@@ -409,6 +408,9 @@ def test_fault_table(row: Row, ctx: Ctx, caplog, tmp_path):
 
 def test_planetary_computer_links_get_a_new_token_on_refresh(ctx):
     """lakeml.signing.sign on a real-shaped blob link, tokens from a token service on loopback."""
+    from planetary_computer import sas
+
+    pc_cache = dict(sas.TOKEN_CACHE)
     href = "https://landsateuwest.blob.core.windows.net/landsat-c2/level-2/x/LC09_SR_B4.TIF"
     first = signing.sign(href)
     assert first.startswith(href + "?st=") and "&sig=" in first and ctx.proxy.tokens_issued == 1
@@ -417,6 +419,7 @@ def test_planetary_computer_links_get_a_new_token_on_refresh(ctx):
     assert renewed != first and renewed.startswith(href + "?st=")
     assert ctx.proxy.tokens_issued == 2
     assert errors.redact(f"GET {renewed} failed") == f"GET {href}?<signature removed> failed"
+    assert sas.TOKEN_CACHE == pc_cache, "planetary_computer's private cache is not written"
 
 
 @pytest.mark.parametrize(

@@ -99,6 +99,7 @@ def test_sign_replaces_an_expired_planetary_computer_signature(monkeypatch):
 
     import planetary_computer.sas as sas
 
+    from lakeml import signing
     from lakeml.signing import sign
 
     fresh = sas.SASToken(
@@ -109,7 +110,7 @@ def test_sign_replaces_an_expired_planetary_computer_signature(monkeypatch):
     )
     url = "https://landsateuwest.blob.core.windows.net/landsat-c2/level-2/x/LC09_SR_B4.TIF"
     key = f"{sas.Settings.get().sas_url}/landsateuwest/landsat-c2"
-    monkeypatch.setitem(sas.TOKEN_CACHE, key, fresh)
+    monkeypatch.setitem(signing._TOKENS, key, fresh)
     expired = url + "?st=then&se=2020-01-01&sp=rl&sig=OLD"
     assert sign(expired) == url + "?st=now&se=later&sp=rl&sig=FRESH"
     assert sign("http://127.0.0.1:9/data/x.TIF") == "http://127.0.0.1:9/data/x.TIF"
