@@ -156,12 +156,16 @@ def _render_and_write(specs: list[SceneSpec], root: str) -> list[dict[str, Any]]
 
 
 def _sha256(path: Path) -> str:
-    """Return the hex sha256 of the file at ``path``."""
-    h = hashlib.sha256()
+    """Return the hex sha256 of the file at ``path`` (the standard library's ``file_digest``).
+
+    Not pooch (``pooch.file_hash``, ``Pooch.registry``): its registry checks files it downloads
+    against known hashes, while the sample is generated here and its manifest records what was
+    written. ``pooch.file_hash`` gives the same hashes at the same speed (measured on the 580
+    files, 489 MB, of the sample, two runs: 1.2-1.3 s each; 1.5-2.2 s for the old 1 MiB-chunk
+    loop) and would be one more dependency for it.
+    """
     with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def sample_dir() -> Path:
