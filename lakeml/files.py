@@ -189,6 +189,15 @@ def write_cog(
     (class codes and ``qa_pixel`` bits must not be averaged). The offline sample's COGs and the
     command's ``change.tif`` are both written here.
 
+    GDAL's COG driver (through rasterio) writes the file, not odc-geo's ``write_cog`` (0.5.3),
+    which writes a tiled GTiff and copies in overviews (``driver="GTiff"``, set by odc-geo
+    itself, so it cannot be told otherwise). Measured: for an image under 512 pixels on its
+    short side it writes a plain tiled GTiff, not a COG (no ``LAYOUT=COG``; blocks resized to
+    the image, e.g. 304 x 400 for a 300 x 400 crop), and the five real scenes are 235-468
+    pixels tall; on a 1160 x 982 sample band it adds overviews down to 1/32 (five levels,
+    908 kB) where the COG driver stops at 1/4 (two, 878 kB), unless ``overview_levels`` is
+    given. The bytes differ too, so the sample's manifest hashes would change.
+
     Parameters
     ----------
     path : str or os.PathLike
