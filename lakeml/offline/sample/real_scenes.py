@@ -33,9 +33,16 @@ zone with negative northings, and so does Planetary Computer: kept as is), 30 m,
 ``CORNER_UL_PROJECTION_X/Y_PRODUCT``, which is the CENTRE of the upper-left pixel (the UL and LR
 corners are ``(samples - 1) * 30`` m apart), so the upper-left edge is 15 m further west and
 north. The DN are already Collection 2 and are copied exactly. The MTL is read by
-:func:`parse_mtl` here, not by the ``xlandsat`` package: this module also runs when the book is
-built, and rasterio plus twenty lines of parsing avoid a dependency (xlandsat's reader, which
-builds its coordinates the same way, served as the reference).
+:func:`parse_mtl` here, not by the ``xlandsat`` package (its reader served as the reference
+for the grid). Measured with xlandsat 0.5.0 on these files: ``xlandsat.load_scene`` reads the
+three Collection 2 crops, and its pixel centres are this module's to the metre, but it returns
+only scaled floats (no DN to copy exactly) scaled with the wrong factors: its MTL parser keeps
+the LAST ``REFLECTANCE_MULT_BAND_n`` / ``ADD`` of the file, the Level-1 top-of-atmosphere ones
+(2e-05, -0.1), not the surface reflectance ones (2.75e-05, -0.2), so its reflectance is off
+by up to 0.284 (Liverpool), 0.154 (Brumadinho) and 0.391 (Manaus). It cannot read the other
+two at all: Porto Velho has no MTL ("Couldn't find an '*_MTL.txt' file"), and Canberra's
+ESPA ``*_sr_band<n>.tif`` files are not Collection 2 band files ("No Landsat Collection 2
+Level 2 band files found"). Its parser (``xlandsat._io.parse_metadata``) is private.
 
 Collection 1 surface reflectance (Porto Velho, a 6-band GeoTIFF from yotarazona/scikit-eo;
 Canberra, an ESPA folder from opendatacube/datacube-zarr): int16, reflectance = DN1 * 1e-4,
