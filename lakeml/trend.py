@@ -103,8 +103,12 @@ def trend(table: pd.DataFrame) -> dict[str, float]:
       ``n / n* = 1 + 2 sum_{k=1}^{n-1} (1 - k/n) r1^k = 1 + 2 [r1^(n+1) - n r1² + (n - 1)
       r1] / [n (1 - r1)²]`` (for large ``n``, ``n* = n (1 - r1) / (1 + r1)``). Only a
       positive ``r1`` is used: the correction widens the uncertainty, never narrows it.
-      (pymannkendall's ``lag=1`` option stops the sum at ``k = 1``, ``1 + 2 (1 - 1/n) r1``,
-      a smaller correction; by default it sums every lag of the sample autocorrelation.)
+      (pymannkendall 1.4.3's ``yue_wang_modification_test`` differs, checked on the example
+      below: its ``lag=1`` stops the sum at ``k = 1``, ``1 + 2 (1 - 1/n) r1``, a smaller
+      correction, and it detrends by position, not by year, so a gap changes ``r1`` (0.144
+      here, not 0.227): ``n* = 6.39``, p = 0.0357; by default it sums every lag of the sample
+      autocorrelation, negative ones too, which here narrows the variance (``n / n* = 0.21``,
+      p = 2.3e-07).)
       The corrected p-value is two-sided, from ``Z = (S - sign S) / sqrt(Var*(S))``.
     - **95 % confidence interval of the slope** (Sen 1968, as in
       :func:`scipy.stats.theilslopes`, but with ``Var*(S)``): with the ``N'`` pairwise
