@@ -45,6 +45,6 @@ cat >&2 <<MSG
 lakeml needs these system packages, which are missing: ${missing[*]}
 On Debian/Ubuntu run as root:
   apt-get install postgresql postgresql-<version>-postgis-3 chromium libpq-dev
-(conda users: 'conda env create -f environment.yml' brings PostgreSQL and PostGIS.)
+(conda users: 'conda install -c conda-forge postgresql=15 postgis' brings PostgreSQL and PostGIS.)
 MSG
 exit 1

@@ -82,7 +82,7 @@ def test_readme_badges_point_at_the_citations_repository():
     # no other owner of a repository of that name anywhere in the README (a half-done move)
     owners = re.findall(rf"(?:github\.com|/v2/gh)/([\w.-]+)/{re.escape(name)}\b", README)
     assert set(owners) == {owner}
-    assert (ROOT / "environment.yml").exists()  # what Binder builds
+    assert (ROOT / ".binder" / "requirements.txt").exists()  # what Binder builds
 
 
 def test_thumbnail_is_a_small_png_referenced_by_the_book_and_the_readme():

@@ -1,17 +1,19 @@
 """JupyterLab in a real browser, the way Binder serves the cookbook.
 
-The project's own venv runs JupyterLab through the repository's ``start`` script (what repo2docker
-runs on Binder) under a JupyterHub-like base URL, against the local STAC API (``$LAKEML_STAC_URL``,
-as the notebooks get it), configured for testing by JupyterLab's Galata helper
-(``jupyterlab.galata.configure_jupyter_server``: no token, ``window.jupyterapp`` and
+The project's own venv runs JupyterLab through the repository's ``.binder/start`` script (what
+repo2docker runs on Binder) under a JupyterHub-like base URL, against the local STAC API
+(``$LAKEML_STAC_URL``, as the notebooks get it), configured for testing by JupyterLab's Galata
+helper (``jupyterlab.galata.configure_jupyter_server``: no token, ``window.jupyterapp`` and
 ``window.galata`` in the page). Headless Chromium opens a copy of the clustering notebook and runs
 every cell with JupyterLab's own commands. Checked: no error output, the plots draw (Bokeh
 canvases of real size), no request leaves loopback, and the dask dashboard link the notebook
 prints opens inside JupyterLab's own origin (through jupyter-server-proxy): the Bokeh status page
 answers and draws, and dask-labextension's server accepts the link as a dashboard.
 
-The cheap test at the end checks the ``start`` script's link in its three cases (a hub's prefix,
-a JupyterLab of one's own, a link set by the user) and the default of a plain terminal.
+The cheap test at the end checks the ``.binder/start`` script's link in its three cases (a hub's
+prefix, a JupyterLab of one's own, a link set by the user) and the default of a plain terminal.
+``tests/test_binder.py`` runs a notebook the same way in an environment built from ``.binder/``
+alone.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import pytest
 from tests.browser import BROWSER_ARGS, CHROMIUM, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-START = ROOT / "start"
+START = ROOT / ".binder" / "start"  # what repo2docker runs before the server
 NOTEBOOK = "03-clustering.ipynb"  # the notebook that starts a dask Client and shows its link
 PREFIX = "/user/lakeml/"  # a JupyterHub-like base URL, as Binder's /user/<name>/
 CLOSE_CELL = "client.close()"  # the dashboard is checked before this cell runs
