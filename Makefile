@@ -13,7 +13,7 @@ PYTEST_WORKERS ?= 2
 PYTEST_ALL = -n $(PYTEST_WORKERS) --dist loadfile --durations=12
 
 .PHONY: help all book book-online test test-fast test-latest sysdeps setup sample serve validate bench \
-	bench-reliability lint student clean
+	bench-reliability bench-notebooks lint student clean
 
 help: ## list the targets (this text)
 	@echo "make TARGET, one of:"
@@ -120,6 +120,14 @@ BENCH_REPEATS ?= 3
 BENCH_FITS ?= 20
 bench: sample ## clustering benchmark, dask-ml recipe vs lakeml.cluster: _build/bench
 	$(BIN)/python benchmarks/bench_cluster.py --repeats $(BENCH_REPEATS)
+
+# Does each notebook fit a Binder session: its time on one CPU (taskset -c 0) against two, its
+# kernel's peak memory, and an estimate of the MB it reads online (the pixels it loads): each
+# notebook run once per CPU setting and repeat on the offline sample, the fastest run kept;
+# writes _build/bench/notebooks.json (about 5 minutes per repeat on 2 quiet cores).
+BENCH_NB_REPEATS ?= 2
+bench-notebooks: sample ## each notebook on 1 CPU vs 2, kernel peak memory, MB read: _build/bench
+	$(BIN)/python benchmarks/bench_notebooks.py --repeats $(BENCH_NB_REPEATS)
 
 # 20 consecutive lakeml fits under one Client (in-process, then a 2-process LocalCluster).
 bench-reliability: sample ## 20 consecutive lakeml fits under one dask Client

@@ -27,6 +27,7 @@ import yaml
 from nbmake.nb_run import NotebookRun
 
 from tests.browser import BROWSER_ARGS, CHROMIUM, free_port
+from tests.kernel_memory import KernelPeak
 from tests.leaks import SIGNED_URL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +37,10 @@ PAGES = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 # 2-core machine); this bound leaves room for the other pytest worker and catches a notebook
 # that grew several-fold.
 NOTEBOOK_SECONDS = 120
+# A mybinder.org session has 1 to 2 GB of memory for the Jupyter server and the kernels: each
+# notebook's kernel may use 1.5 GB at most (peak resident memory, the kernel with any process
+# it starts: tests/kernel_memory.py); the peaks go to _build/reports/notebook_memory.json
+KERNEL_PEAK_MB = 1500
 
 pytestmark = pytest.mark.slow  # one worker runs this file: make test uses --dist loadfile
 
@@ -65,11 +70,12 @@ def run_notebook(book_src, stac_server, request) -> Callable[[str], dict]:
             shutil.copy(ROOT / "notebooks" / f"{page}.ipynb", copy)
             os.environ["LAKEML_STAC_URL"] = stac_server.stac_url  # the kernel inherits it
             started = time.perf_counter()
-            result = NotebookRun(copy, timeout).execute()
+            with KernelPeak() as peak:
+                result = NotebookRun(copy, timeout).execute()
             seconds = time.perf_counter() - started
             nbformat.write(result.nb, str(copy))
-            done[page] = {"seconds": round(seconds, 1), "error": result.error}
-            print(f"{page}: {seconds:.0f} s")
+            done[page] = {"seconds": round(seconds, 1), "error": result.error, "mb": peak.mb}
+            print(f"{page}: {seconds:.0f} s, kernel peak {peak.mb:.0f} MB")
         return done[page]
 
     yield run
@@ -77,6 +83,8 @@ def run_notebook(book_src, stac_server, request) -> Callable[[str], dict]:
     report = ROOT / "_build" / "reports" / "notebook_seconds.json"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(times, indent=1) + "\n")
+    peaks = {page: round(run["mb"]) for page, run in done.items()}
+    (report.parent / "notebook_memory.json").write_text(json.dumps(peaks, indent=1) + "\n")
 
 
 @pytest.mark.notebook
@@ -87,6 +95,11 @@ def test_notebook_runs(run_notebook, page):
     error = run["error"]
     assert error is None, f"{page}: {error.summary}\n{error.trace}"
     assert run["seconds"] < NOTEBOOK_SECONDS, f"{page} took {run['seconds']} s"
+    assert run["mb"] > 50, f"{page}: no kernel measured ({run['mb']:.0f} MB)"
+    assert run["mb"] <= KERNEL_PEAK_MB, (
+        f"{page}: the kernel's peak memory was {run['mb']:.0f} MB, over the {KERNEL_PEAK_MB} MB"
+        " a notebook may use on Binder"
+    )
 
 
 @pytest.fixture(scope="module")
