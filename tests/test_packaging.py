@@ -69,13 +69,28 @@ def test_environment_yml_is_the_runtime_set():
 
 
 def test_binder_requirements_are_the_pinned_runtime_set():
-    """``.binder/``: CI's Python, lakeml[lab], every pin as constraints.txt has it."""
+    """``.binder/``: CI's Python, lakeml[lab], every pin as constraints.txt has it.
+
+    The script follows the requirements of the packages installed where it runs: the file is
+    compared with its output in the pinned environment (``make test``'s .venv); under ``make
+    test-latest`` (newer packages, other requirements) only the pins are compared.
+    """
+    from importlib import metadata
+
     from scripts.binder_requirements import normalise, pins, render
 
     text = (ROOT / ".binder" / "requirements.txt").read_text()
-    assert text == render(), "run .venv/bin/python scripts/binder_requirements.py"
     binder = pins(text)
     constraints = pins((ROOT / "constraints.txt").read_text())
+
+    def version(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:  # not needed by the newest releases
+            return None
+
+    if all(version(name) == v for name, v in binder.values()):
+        assert text == render(), "run .venv/bin/python scripts/binder_requirements.py"
     differ = {n: v for n, (_, v) in binder.items() if constraints.get(n, (n, None))[1] != v}
     assert not differ, f"pinned otherwise than constraints.txt: {differ}"
     assert ".[lab]" in text.splitlines()  # lakeml itself: repo2docker installs it from here
