@@ -1,4 +1,4 @@
-"""Launch buttons only when the book knows its repository (lakeml.sphinxext.launch_options).
+"""Launch buttons only when the book knows its repository (the book's extension, launch_options).
 
 A tiny book (the real ``_config.yml``, execution off, one notebook and one Markdown page) is
 built with ``jupyter-book build -W -n`` twice, side by side, in seconds:
@@ -18,6 +18,7 @@ publish workflow passes the variables.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -25,15 +26,27 @@ import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
 
-from lakeml.sphinxext import _launch_buttons, launch_options
-
 ROOT = Path(__file__).resolve().parents[1]
+EXTENSION = ROOT / "notebooks" / "_ext" / "lakeml_book.py"  # with the book's sources
+
+
+def _book_extension() -> ModuleType:
+    """The book's Sphinx extension, imported from its file (it is not part of the package)."""
+    spec = importlib.util.spec_from_file_location("lakeml_book", EXTENSION)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_launch_buttons = _book_extension()._launch_buttons
+launch_options = _book_extension().launch_options
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
 REPO = "https://github.com/OWNER/lakeml"
 HUB = "https://hub.example.org"
@@ -71,6 +84,8 @@ def tiny_book(path: Path) -> Path:
     (path / "notebooks").mkdir(parents=True)
     for static in config["sphinx"]["config"].get("html_static_path", []):
         shutil.copytree(ROOT / static, path / static)  # the book's own CSS and JS
+    for folder in config["sphinx"]["local_extensions"].values():
+        shutil.copytree(ROOT / folder, path / folder)  # the book's own extension
     (path / "_config.yml").write_text(yaml.safe_dump(config))
     toc = {"format": "jb-book", "root": "intro", "chapters": [{"file": "notebooks/page"}]}
     (path / "_toc.yml").write_text(yaml.safe_dump(toc))
@@ -198,7 +213,10 @@ def test_the_real_config_does_not_hard_code_the_repository_or_launch_buttons():
     assert "launch_buttons" not in config and "repository" not in config
     options = config.get("sphinx", {}).get("config", {}).get("html_theme_options", {})
     assert not {"launch_buttons", "repository_url"} & set(options)
-    assert "lakeml.sphinxext" in config["sphinx"]["extra_extensions"]
+    # the book's own extension, from the book's sources (notebooks/_ext), not from the package
+    assert config["sphinx"]["local_extensions"] == {"lakeml_book": "notebooks/_ext"}
+    assert (ROOT / "notebooks" / "_ext" / "lakeml_book.py").is_file()
+    assert not list((ROOT / "lakeml").rglob("*sphinx*"))
 
 
 def test_the_offline_fallback_says_so_on_every_page_and_only_it(books):

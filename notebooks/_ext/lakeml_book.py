@@ -6,10 +6,12 @@ Panel's stylesheets, from the book and not from a CDN:
 Panel's layouts still reference four stylesheets on ``cdn.holoviz.org`` by URL. Offline (an
 air-gapped classroom, a laptop on a train) those requests fail and the console fills with errors.
 This extension rewrites those URLs in every page to a copy of the installed Panel's own ``dist``
-files, placed in the book's ``_static/panel-dist/``. Enable it in ``_config.yml``::
+files, placed in the book's ``_static/panel-dist/``. It lives with the book's sources
+(``notebooks/_ext/``), not in the ``lakeml`` package; ``_config.yml`` enables it::
 
     sphinx:
-      extra_extensions: [lakeml.sphinxext]
+      local_extensions:
+        lakeml_book: notebooks/_ext
 
 References to re-exported names: ``lakeml.offline.sample`` is a package whose public names live in
 its modules (``build`` in ``lakeml.offline.sample.disk``...) and are re-exported by the package. The
@@ -51,7 +53,9 @@ def _panel_dist() -> Path:
     # found, not imported: importing Panel (and Bokeh) takes seconds, and no page needs it
     spec = importlib.util.find_spec("panel")
     if spec is None or spec.origin is None:
-        raise ModuleNotFoundError("lakeml.sphinxext copies Panel's stylesheets: install panel")
+        raise ModuleNotFoundError(
+            "the book's extension lakeml_book copies Panel's stylesheets: install panel"
+        )
     return Path(spec.origin).parent / "dist"
 
 
@@ -264,8 +268,8 @@ def _launch_buttons(app: Any, config: Any) -> None:
 def setup(app: Any) -> dict[str, Any]:
     """Register the extension with Sphinx.
 
-    Sphinx calls this when ``lakeml.sphinxext`` is listed in the book's extensions (in
-    ``_config.yml``: ``sphinx: {extra_extensions: [lakeml.sphinxext]}``).
+    Sphinx calls this when ``lakeml_book`` is listed in the book's extensions (in
+    ``_config.yml``: ``sphinx: {local_extensions: {lakeml_book: notebooks/_ext}}``).
 
     Parameters
     ----------
