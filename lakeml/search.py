@@ -10,10 +10,12 @@ by some servers, so it is not used.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterable, Sequence
+import urllib.parse
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pystac
@@ -402,3 +404,147 @@ def band_table(items: Iterable[pystac.Item]) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class DataNote:
+    """Which data a page ran on: the catalog, the scenes, and which of them are synthetic.
+
+    Made by :func:`data_note`. A notebook prints :attr:`line` and glues the note itself
+    (myst-nb's ``glue``, whose ``{glue:md}`` directive shows its markdown, :attr:`myst`, at the
+    top of the page), so the page says what it ran on at run time.
+    """
+
+    url: str
+    """The STAC API the scenes came from."""
+    item_ids: tuple[str, ...]
+    """The scenes' ids, in the order given."""
+    synthetic_ids: tuple[str, ...]
+    """The ids of the scenes whose pixels were generated (the offline sample's)."""
+
+    @property
+    def catalog(self) -> str:
+        """The catalog: "Microsoft Planetary Computer", else "the (local) STAC API at URL"."""
+        return self._catalog("{}")
+
+    def _catalog(self, url_format: str) -> str:
+        url = url_format.format(self.url)
+        if self.url.rstrip("/") == PC_STAC_URL:
+            return f"Microsoft Planetary Computer ({url})"
+        host = urllib.parse.urlsplit(self.url).hostname
+        return f"the {'local ' if host in LOOPBACK else ''}STAC API at {url}"
+
+    @property
+    def synthetic(self) -> bool:
+        """True when any scene's pixels were generated (the sample's warning applies)."""
+        return bool(self.synthetic_ids)
+
+    @property
+    def line(self) -> str:
+        """One line of plain text: how many scenes, real or synthetic, from which catalog."""
+        real = [i for i in self.item_ids if i not in self.synthetic_ids]
+        parts = []
+        if self.synthetic_ids:
+            parts.append(f"{_scenes(len(self.synthetic_ids))} of the offline sample (synthetic)")
+        if real:
+            parts.append(f"{_scenes(len(real))} of real Landsat pixels")
+        return f"data: {' and '.join(parts)}, from {self.catalog}: {', '.join(self.item_ids)}"
+
+    @property
+    def myst(self) -> str:
+        """The same as MyST markdown: a warning when the sample served any scene, else a note."""
+        ids = ", ".join(f"`{i}`" for i in self.item_ids)
+        if not self.synthetic:
+            return (
+                f"```{{note}}\n**Real pixels.** This page ran on "
+                f"{_scenes(len(self.item_ids))} of real Landsat Collection 2 Level-2 surface "
+                f"reflectance from {self._catalog('`{}`')}: {ids}.\n```"
+            )
+        real = [f"`{i}`" for i in self.item_ids if i not in self.synthetic_ids]
+        also = f" The real scenes among them: {', '.join(real)}." if real else ""
+        return (
+            "```{warning}\n**Offline sample: synthetic pixels.** This page ran on "
+            f"{_scenes(len(self.synthetic_ids))} of `lakeml`'s generated sample of Walker "
+            "Lake ({mod}`lakeml.offline.sample`), served by "
+            f"{self._catalog('`{}`')}: {ids}. The scenes are shaped exactly like Planetary "
+            "Computer's, "
+            "under the real scene ids, but their pixels were made by a program, with a known "
+            "truth: the areas and scores on this page describe that sample, not the real lake, "
+            'and figures say "offline sample" in their titles. Run the notebook without '
+            "`LAKEML_STAC_URL` to read the real scenes from Planetary Computer; real pixels are "
+            f"on the page [Does it work on other water?](06-other-water).{also}\n```"
+        )
+
+    def _repr_markdown_(self) -> str:
+        # what myst-nb's glue stores, and its {glue:md} role shows
+        return self.myst
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+"""Host names of this machine: a STAC API there is a local one (e.g. the offline sample's)."""
+
+
+def _scenes(n: int) -> str:
+    return f"{n} scene" if n == 1 else f"{n} scenes"
+
+
+def data_note(
+    items: Iterable[pystac.Item],
+    is_synthetic: Callable[[pystac.Item], bool],
+    url: str | None = None,
+) -> DataNote:
+    """Say which data a page ran on: the catalog, the scenes, and which are synthetic.
+
+    Parameters
+    ----------
+    items : iterable of pystac.Item
+        The scenes the page read (duplicates are listed once).
+    is_synthetic : callable
+        Tells a generated scene from a real one, e.g.
+        :func:`lakeml.offline.sample.is_synthetic` (passed in: the core does not import the
+        offline kit).
+    url : str or None
+        The STAC API the items came from; None for :func:`stac_url`'s (``$LAKEML_STAC_URL``,
+        else Planetary Computer).
+
+    Returns
+    -------
+    DataNote
+        Its ``line`` is one line of text, its ``myst`` a warning (synthetic) or a note (real).
+
+    Raises
+    ------
+    BadInput
+        No item: a page that read no scene has no data to name.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> def scene(id_):
+    ...     return pystac.Item(id_, None, None, dt.datetime(2017, 7, 18), {})
+    >>> note = data_note([scene("LC08_L2SP_042033_20170718_02_T1")], lambda it: False)
+    >>> note.line  # doctest: +NORMALIZE_WHITESPACE
+    'data: 1 scene of real Landsat pixels, from Microsoft Planetary Computer
+     (https://planetarycomputer.microsoft.com/api/stac/v1): LC08_L2SP_042033_20170718_02_T1'
+    >>> note.myst.splitlines()[0], note.synthetic
+    ('```{note}', False)
+    >>> local = data_note([scene("a"), scene("b"), scene("a")], lambda it: it.id == "a",
+    ...                   url="http://127.0.0.1:8080/api/stac/v1")
+    >>> local.line  # doctest: +NORMALIZE_WHITESPACE
+    'data: 1 scene of the offline sample (synthetic) and 1 scene of real Landsat pixels,
+     from the local STAC API at http://127.0.0.1:8080/api/stac/v1: a, b'
+    >>> local.myst.splitlines()[0], local.synthetic_ids
+    ('```{warning}', ('a',))
+    >>> data_note([], lambda it: False)
+    Traceback (most recent call last):
+    ...
+    lakeml.checks.BadInput: data_note needs the items the page read, got none
+    """
+    unique = list({it.id: it for it in items}.values())
+    if not unique:
+        raise BadInput("data_note needs the items the page read, got none")
+    return DataNote(
+        url=stac_url(url),
+        item_ids=tuple(it.id for it in unique),
+        synthetic_ids=tuple(it.id for it in unique if is_synthetic(it)),
+    )

@@ -184,6 +184,54 @@ def _answered(nb):
     return nb
 
 
+# The answered run is also the lessons' run on OTHER data of the local catalog: other summers
+# of the synthetic Walker Lake, another box, another lake point, a coarser grid; their values
+# go in a cell after the notebook's `parameters` cell, as papermill would inject them. The
+# checks' verdicts stay meaningful (each answer key runs on the same data as the learner's
+# code), and each page must run there and say nothing false: its data note names that run's
+# scenes, and every glued name its text quotes has a value (test_second_data_run_*).
+SMALLER_BOX = "bbox = (-118.82, 38.58, -118.62, 38.80)\n"
+OTHER_DATA = {
+    "01-ingestion": SMALLER_BOX
+    + 'before_dates = "1994-06-01/1994-09-30"\nafter_dates = "2020-06-01/2020-09-30"\n',
+    "02-reshaping": SMALLER_BOX + 'dates = "2020-06-01/2020-09-30"\n',
+    "03-clustering": SMALLER_BOX + 'dates = "2020-06-01/2020-09-30"\n',
+    "04-change": SMALLER_BOX
+    + 'before_dates = "1994-06-01/1994-09-30"\nafter_dates = "2020-06-01/2020-09-30"\n'
+    + "before_year, after_year = before_dates[:4], after_dates[:4]\n"
+    + "lake_point = (-118.72, 38.69)\n",
+    "05-decades": 'years = "1990-2008"\nmeasured_years = list(range(1990, 2009, 2))\n'
+    + "resolution = 240\nlake_point = (-118.72, 38.69)\n",
+}
+# the years of the scenes each page reads: by default, and on the other data
+DEFAULT_YEARS = {
+    "01-ingestion": {"1988", "2017"},
+    "02-reshaping": {"2017"},
+    "03-clustering": {"2017"},
+    "04-change": {"1988", "2017"},
+    "05-decades": {str(y) for y in range(1985, 2025, 3)},
+}
+OTHER_YEARS = {
+    "01-ingestion": {"1994", "2020"},
+    "02-reshaping": {"2020"},
+    "03-clustering": {"2020"},
+    "04-change": {"1994", "2020"},
+    "05-decades": {str(y) for y in range(1990, 2009, 2)},
+}
+
+
+def _on_other_data(nb, lesson: str):
+    """The notebook with OTHER_DATA's values after its `parameters` cell (if it has any)."""
+    if lesson not in OTHER_DATA:
+        return nb
+    at = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
+    assert len(at) == 1, f"{lesson}: one cell tagged parameters, found {len(at)}"
+    cell = nbformat.v4.new_code_cell(OTHER_DATA[lesson])
+    cell.metadata["tags"] = ["injected-parameters"]
+    nb.cells.insert(at[0] + 1, cell)
+    return nb
+
+
 @pytest.fixture(scope="module")
 def executed(student_dir, stac_server, tmp_path_factory) -> dict[tuple[str, str], object]:
     """Each student notebook executed twice (untouched, answered) by nbmake, -n 2."""
@@ -192,7 +240,7 @@ def executed(student_dir, stac_server, tmp_path_factory) -> dict[tuple[str, str]
     for path in sorted(student_dir.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         nbformat.write(nb, runs / f"untouched-{path.name}")
-        nbformat.write(_answered(nb), runs / f"answered-{path.name}")
+        nbformat.write(_on_other_data(_answered(nb), path.stem), runs / f"answered-{path.name}")
     env = dict(os.environ, LAKEML_STAC_URL=stac_server.stac_url, PYTHONPATH=str(ROOT))
     started = time.perf_counter()
     proc = subprocess.run(
@@ -243,3 +291,42 @@ def test_student_notebook_checks(executed, lesson, mode):
     expected = "not tried yet" if mode == "untouched" else "right"
     bad = {ex: line for ex, line in lines.items() if not line.startswith(expected)}
     assert not bad, f"{mode} {lesson}: {bad}"
+
+
+def _glued(nb) -> dict[str, dict]:
+    """Each name myst-nb's glue recorded in an executed notebook: its mime bundle."""
+    found = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            book = out.get("metadata", {}).get("scrapbook")
+            if book:
+                prefix = book["mime_prefix"]
+                found[book["name"]] = {k.removeprefix(prefix): v for k, v in out["data"].items()}
+    return found
+
+
+@pytest.mark.parametrize("mode", ["untouched", "answered"])
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_second_data_run_says_what_it_ran_on(executed, lesson, mode):
+    """The data note at the top names the scenes this run read, from the local sample; every
+    glued name the text quotes has a value from this run."""
+    nb = executed[mode, lesson]
+    glued = _glued(nb)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    quoted = set(re.findall(r"\{glue(?::\w+)?\}`(\w+)", text))
+    quoted |= set(re.findall(r"^```\{glue:md\} (\w+)", text, re.M))
+    assert "data_source" in quoted and quoted <= set(glued), sorted(quoted - set(glued))
+    note = glued["data_source"]["text/markdown"]
+    ids = re.findall(r"`(L[CETMO]0\d_L2SP_\d{6}_(\d{4})\d{4}_\d\d_T\d)`", note)
+    assert ids, note
+    if lesson == "06-other-water":  # real scenes, whatever the mode
+        assert note.startswith("```{note}\n**Real pixels.**") and len(ids) == 5, note
+        return
+    assert note.startswith("```{warning}\n**Offline sample: synthetic pixels.**"), note
+    assert "the local STAC API at `http://127.0.0.1:" in note
+    years = OTHER_YEARS[lesson] if mode == "answered" else DEFAULT_YEARS[lesson]
+    assert {year for _, year in ids} <= years, (mode, lesson, ids)
+    if lesson == "05-decades":  # the counts the text quotes are this run's
+        measured = len(OTHER_YEARS[lesson] if mode == "answered" else DEFAULT_YEARS[lesson])
+        assert glued["n_measured"]["text/plain"] == str(measured)
+        assert {glued[k]["text/plain"] for k in ("gap_year", "clear_year")} <= years
