@@ -1,5 +1,9 @@
 """Plots: interactive hvplot figures that render offline, and static PNGs for the command.
 
+Maps of data with a CRS are hvplot's ``geo=True`` with the data's own CRS: GeoViews projects
+them onto longitude and latitude (:func:`geo_opts`), after they are thinned to the map's width
+(:func:`for_display`); see :data:`MAP_OPTS` for why, and what was measured.
+
 By default hvplot output asks a CDN for BokehJS: offline (or on an air-gapped cluster) the
 plot area stays empty. :func:`offline` embeds the JavaScript in the notebook instead; call it
 before the first ``import hvplot.xarray``.
@@ -69,82 +73,140 @@ MAP_OPTS = {
 }
 """Defaults of the interactive maps on a grid without a CRS: square pixels, a width that fits
 the book's column, axes in the grid's own units. Data with a CRS are drawn in longitude and
-latitude instead (:func:`to_lonlat`, :func:`degree_opts`).
+latitude instead (:func:`geo_opts`): hvplot's ``geo=True`` with the data's own CRS, the idiom
+of the original lesson, GeoViews projecting the pixels onto Plate Carree, after
+:func:`for_display` has resampled them to the map's width in screen pixels.
 
-Why not hvplot's ``geo=True`` with the data's own CRS (GeoViews, cartopy): it renders
-offline in Chromium (no tiles or features), but measured on this book's machine (2 cores) one
-map of the 1,071,600-pixel Walker Lake scene took 2.1 s to build with ``geo=True``
-(GeoViews projects every pixel in Python when the figure is made) against 0.16 s with
-:func:`to_lonlat` (odc-geo's nearest-neighbour warp) and 0.08 s unprojected; notebook 03 alone
-draws 14 maps, and each notebook must run in under a minute. GeoViews' Plate Carree also draws
-a degree of longitude as long as a degree of latitude (the lake 1.28 times too wide at 38.7 N)
-unless the aspect is set by hand, as :func:`degree_opts` does."""
-LONLAT_CRS = "EPSG:4326"
-"""The CRS maps are drawn in with ``degrees=True``: longitude and latitude on WGS 84."""
+Why resample first: GeoViews projects every pixel in Python (cartopy's nearest-neighbour
+regrid) when a map is drawn. One 400 px wide map of the 1,071,600-pixel Walker Lake scene took
+1.7-2.1 s with ``geo=True`` on all its pixels (this book's 2-core machine), against 0.26 s
+with the hand-written reprojection (odc-geo's warp to EPSG:4326) this replaced. A map never
+shows more pixels across than its width in screen pixels, so resampled to 400 x 475 pixels
+nothing visible is lost; zoomed in, a map shows those coarser pixels (measure on the data,
+never on a map). Measured with ``benchmarks/bench_maps.py`` on a busy machine (load average
+12-18), build and render per map, against the hand reprojection: cluster labels at 400 px 0.9
+s (0.26 s), at 220 px 0.5 s (0.3 s), at 160 px 0.46 s (0.28 s); a true-colour map at 400 px
+2.8 s (0.6 s: three bands, each projected on its own); the page of eight maps 2 MB instead of
+5.9 MB (the maps are no longer drawn at the scene's full resolution), drawn in 1.5 s instead
+of 2.0 s in headless Chromium. Each notebook runs a few seconds longer (page 03, 11 maps:
+about 4 s) and stays under its minute. Plate Carree draws a degree of longitude as long as a
+degree of latitude (the lake 1.28 times too wide at 38.7 N) unless the aspect is set:
+:func:`geo_opts` sets ``data_aspect`` to 1 / cos(latitude).
+
+No map context (coastlines, borders, rivers, roads, a basemap): GeoViews' and cartopy's
+features download Natural Earth files at run time (cartopy ships none of the vector files;
+its one raster is a 0.5 degree world image, coarser than the whole Walker Lake map), and a
+tile basemap needs the network whenever the page is read, so offline (and wherever a tile
+server is slow or down) it leaves blank tiles; the book must draw the same offline and
+online, so the axes in degrees are the maps' context."""
+
+DISPLAY_CRS = "EPSG:4326"
+"""The CRS the maps are drawn in: longitude and latitude on WGS 84 (cartopy's Plate Carree)."""
 
 
-def to_lonlat(obj: Any, resampling: str = "nearest") -> Any:
-    """Reproject a gridded array or dataset to longitude/latitude degrees, for display.
+def cartopy_crs(crs: Any) -> Any:
+    """Turn a CRS (odc-geo's, pyproj's, ``"EPSG:32611"``...) into cartopy's, for GeoViews.
 
-    The pixels are resampled (``nearest`` by default: each value is one of the input's, so
-    labels and codes stay labels and codes); measure areas on the input's own grid, not on this
-    one. Pixels outside the input's footprint are NaN for float data.
+    Longitude/latitude on WGS 84 is cartopy's ``PlateCarree`` (GeoViews then draws it
+    without reprojecting); any other CRS is a ``cartopy.crs.Projection`` built from it.
+
+    Parameters
+    ----------
+    crs : Any
+        A CRS odc-geo understands: its own, a ``pyproj.CRS``, an EPSG code or a string.
+
+    Returns
+    -------
+    cartopy.crs.CRS
+        The same CRS for cartopy.
+
+    Examples
+    --------
+    >>> utm = cartopy_crs("EPSG:32611")
+    >>> type(utm).__name__, utm.to_epsg(), type(cartopy_crs(4326)).__name__
+    ('Projection', 32611, 'PlateCarree')
+    """
+    import cartopy.crs as ccrs
+    from odc.geo import CRS
+
+    crs = CRS(crs)
+    if crs == CRS(DISPLAY_CRS):
+        return ccrs.PlateCarree()
+    return ccrs.Projection(crs.proj)
+
+
+def for_display(obj: Any, width: int, categorical: bool = False) -> Any:
+    """Resample a raster to ``width`` pixels across, the most a map that wide can show.
+
+    The grid keeps its CRS, its extent (to within a pixel) and square pixels, each
+    ``obj``'s width / ``width`` times as large (odc-geo's ``zoom_out``; GDAL's warp). Each new
+    pixel is the **mode** of the pixels it covers for categories (labels, codes, masks: the
+    most common class, so a class stays a class) and their **mean** otherwise; NaN pixels are
+    left out of both (NaN where all are). For display only: measure areas on the data, never
+    on this. Data that are already no wider than ``width``, or have no CRS, are returned as
+    they are.
 
     Parameters
     ----------
     obj : xr.DataArray or xr.Dataset
-        Data over ``(y, x)`` with a CRS (odc-geo's ``.odc.crs``), e.g. from
-        :func:`lakeml.load.load_scene`.
-    resampling : str
-        The resampling method (``nearest``, ``bilinear``, ...).
+        Data over ``(y, x)`` with a CRS (odc-geo's ``.odc.crs``).
+    width : int
+        The map's width in screen pixels.
+    categorical : bool
+        The mode of each block rather than its mean.
 
     Returns
     -------
     xr.DataArray or xr.Dataset
-        The same variables over ``(latitude, longitude)`` in degrees (:data:`LONLAT_CRS`).
-
-    Raises
-    ------
-    ValueError
-        If ``obj`` has no CRS.
+        The data on the coarser grid.
 
     Examples
     --------
     >>> import numpy as np, odc.geo.xr
     >>> from odc.geo.geobox import GeoBox
-    >>> grid = GeoBox.from_bbox((353010, 4283910, 353100, 4284000), "EPSG:32611", resolution=30)
-    >>> water = odc.geo.xr.xr_zeros(grid, dtype="float32")  # 3 x 3 pixels of 30 m, UTM 11N
-    >>> shown = to_lonlat(water)
-    >>> shown.dims, shown.odc.crs.epsg
-    (('latitude', 'longitude'), 4326)
-    >>> [round(float(v), 3) for v in (shown.longitude.mean(), shown.latitude.mean())]
-    [-118.69, 38.692]
+    >>> grid = GeoBox.from_bbox((353010, 4283820, 353130, 4283940), "EPSG:32611", resolution=30)
+    >>> da = odc.geo.xr.xr_zeros(grid, dtype="float32") + np.arange(16.0).reshape(4, 4)
+    >>> da.values[3, 3] = np.nan
+    >>> shown = for_display(da, width=2)  # blocks of 2 x 2 pixels of 30 m: 60 m pixels
+    >>> shown.values.round(2).tolist(), shown.odc.geobox.resolution.x  # NaN left out
+    ([[2.5, 4.5], [10.5, 11.67]], 60.0)
+    >>> for_display(da > 5, width=2, categorical=True).values.astype(int).tolist()
+    [[0, 0], [1, 1]]
+    >>> for_display(da, width=400) is da
+    True
     """
-    if obj.odc.crs is None:
-        raise ValueError("the data have no CRS: load them with lakeml.load.load_scene")
+    try:
+        geobox = obj.odc.geobox
+    except (AttributeError, ValueError):
+        return obj
+    if geobox is None or obj.odc.crs is None or geobox.shape.x <= width:
+        return obj
 
-    def nan_outside(da: xr.DataArray) -> xr.DataArray:
-        # odc-geo fills outside the footprint with the array's "nodata" attribute, which a
-        # float array can inherit from the scene (nodata 1 drew a frame of class 1 on a map)
+    def nodata_nan(da: xr.DataArray) -> xr.DataArray:
+        # NaN is left out of the mode and the mean; a float array can inherit another nodata
+        # from the scene (nodata 1 once drew a frame of class 1 around a map)
         return da.assign_attrs(nodata=np.nan) if da.dtype.kind == "f" else da
 
     if isinstance(obj, xr.Dataset):
-        return obj.map(nan_outside, keep_attrs=True).odc.reproject(
-            LONLAT_CRS, resampling=resampling
-        )
-    return nan_outside(obj).odc.reproject(LONLAT_CRS, resampling=resampling)
+        obj = obj.map(nodata_nan, keep_attrs=True)
+    else:
+        obj = nodata_nan(obj.astype("float32") if obj.dtype == bool else obj)
+    coarser = geobox.zoom_out(geobox.shape.x / max(1, int(width)))
+    return obj.odc.reproject(coarser, resampling="mode" if categorical else "average")
 
 
-def degree_opts(da: Any, hover: bool = True) -> dict[str, Any]:
-    """Options of a map in degrees: axes labelled in degrees, undistorted, lon/lat in the hover.
+def geo_opts(obj: Any, hover: bool = True) -> dict[str, Any]:
+    """Options of a map in degrees through hvplot's ``geo=True``: the data's CRS, lon/lat axes.
 
-    ``data_aspect`` is 1 / cos(latitude) at the map's middle latitude, so that a degree of
-    latitude is drawn longer than a degree of longitude by as much as it is on the ground.
+    GeoViews projects the data from their own CRS (``crs``) onto Plate Carree
+    (``projection``); ``data_aspect`` is 1 / cos(latitude) at the map's middle latitude, so
+    that a degree of latitude is drawn longer than a degree of longitude by as much as it is
+    on the ground.
 
     Parameters
     ----------
-    da : xr.DataArray or xr.Dataset
-        Data over ``(latitude, longitude)``, as from :func:`to_lonlat`.
+    obj : xr.DataArray or xr.Dataset
+        Data over ``(y, x)`` with a CRS (odc-geo's ``.odc.crs``).
     hover : bool
         Add hover tooltips showing longitude and latitude to 4 decimals (about 10 m) and the
         pixel's value (for an image; an RGB map keeps hvplot's own hover).
@@ -154,20 +216,35 @@ def degree_opts(da: Any, hover: bool = True) -> dict[str, Any]:
     dict
         Options for ``hvplot.image`` / ``hvplot.rgb``.
 
+    Raises
+    ------
+    ValueError
+        If ``obj`` has no CRS.
+
     Examples
     --------
-    >>> import numpy as np, xarray as xr
-    >>> da = xr.DataArray(np.zeros((2, 2)), dims=("latitude", "longitude"),
-    ...                   coords={"latitude": [60.5, 59.5], "longitude": [10.0, 11.0]})
-    >>> opts = degree_opts(da)
-    >>> opts["x"], opts["xlabel"], round(opts["data_aspect"], 2)  # 1 / cos(60 degrees)
-    ('longitude', 'longitude (°)', 2.0)
+    >>> import odc.geo.xr
+    >>> from odc.geo.geobox import GeoBox
+    >>> grid = GeoBox.from_bbox((353010, 4283910, 353100, 4284000), "EPSG:32611", resolution=30)
+    >>> opts = geo_opts(odc.geo.xr.xr_zeros(grid))  # 3 x 3 pixels of 30 m, UTM 11N
+    >>> opts["geo"], opts["crs"].to_epsg(), type(opts["projection"]).__name__
+    (True, 32611, 'PlateCarree')
+    >>> opts["xlabel"], round(opts["data_aspect"], 3)  # 1 / cos(38.69 degrees)
+    ('longitude (°)', 1.281)
     """
-    lat = float(np.mean([da.latitude.min(), da.latitude.max()]))
+    import cartopy.crs as ccrs
+
+    if obj.odc.crs is None:
+        raise ValueError("the data have no CRS: load them with lakeml.load.load_scene")
+    y, x = obj.odc.spatial_dims
+    box = obj.odc.geobox.geographic_extent.boundingbox
     opts: dict[str, Any] = {
-        "x": "longitude",
-        "y": "latitude",
-        "data_aspect": float(1 / np.cos(np.radians(lat))),
+        "x": x,
+        "y": y,
+        "geo": True,
+        "crs": cartopy_crs(obj.odc.crs),
+        "projection": ccrs.PlateCarree(),
+        "data_aspect": float(1 / np.cos(np.radians((box.bottom + box.top) / 2))),
         "xaxis": "bottom",
         "yaxis": "left",
         "xlabel": "longitude (°)",
@@ -287,12 +364,35 @@ def _degrees(da: Any, degrees: bool | None) -> bool:
 def _fit_ticks(opts: dict[str, Any]) -> None:
     """Fewer longitude ticks on a narrow map, so that their labels do not run together."""
     width = opts.get("frame_width")
-    if opts.get("x") == "longitude" and width is not None and "xticks" not in opts:
+    if opts.get("geo") and width is not None and "xticks" not in opts:
         opts["xticks"] = 2 if width < 200 else 3 if width < 320 else 5
+
+
+def _width(opts: dict[str, Any]) -> int:
+    """Return a map's width in screen pixels: its frame's, else its own, else the column's."""
+    return int(opts.get("frame_width") or opts.get("width") or COLUMN_PX)
+
+
+def _map(
+    da: xr.DataArray, title: str, degrees: bool | None, categorical: bool, **kwargs: Any
+) -> Any:
+    """Draw an image map: thinned to its width, in degrees through ``geo=True`` when asked."""
+    _hvplot()
+
+    geo = _degrees(da, degrees)
+    opts = {**MAP_OPTS, "title": title, **(geo_opts(da) if geo else {})}
+    colorbar_opts = kwargs.pop("colorbar_opts", None)
+    opts.update(kwargs)
+    _fit_ticks(opts)
+    da = for_display(da, _width(opts), categorical=categorical)
+    plot = da.hvplot.image(**opts)
+    return plot.opts(colorbar_opts=colorbar_opts) if colorbar_opts else plot
 
 
 def image(da: xr.DataArray, title: str = "", degrees: bool | None = None, **kwargs: Any) -> Any:
     """Plot a (y, x) array as an interactive map with axes, sized for the book's column.
+
+    The values are thinned to the map's width first (block means, :func:`for_display`).
 
     Parameters
     ----------
@@ -301,17 +401,23 @@ def image(da: xr.DataArray, title: str = "", degrees: bool | None = None, **kwar
     title : str
         The map's title.
     degrees : bool, optional
-        Draw the map in longitude/latitude degrees (:func:`to_lonlat`, :func:`degree_opts`;
-        nearest-neighbour resampling; needs a CRS). Default: whenever ``da`` has a CRS; else
-        the grid's own coordinates (:data:`MAP_OPTS`).
+        Draw the map in longitude/latitude degrees (hvplot's ``geo=True`` with the data's
+        CRS, :func:`geo_opts`; needs a CRS). Default: whenever ``da`` has a CRS; else the
+        grid's own coordinates (:data:`MAP_OPTS`).
     **kwargs : Any
         Options for ``hvplot.image``, on top of (or replacing) these defaults; ``colorbar_opts``
         goes to the plot's ``.opts``.
 
     Returns
     -------
-    holoviews.Image
-        The map: displayed when it is a notebook cell's last value.
+    holoviews.Image or geoviews.Image
+        The map (a GeoViews image in the data's CRS when in degrees): displayed when it is a
+        notebook cell's last value.
+
+    Raises
+    ------
+    ValueError
+        If ``degrees`` is asked for data without a CRS.
 
     Examples
     --------
@@ -326,21 +432,13 @@ def image(da: xr.DataArray, title: str = "", degrees: bool | None = None, **kwar
     >>> plot.opts["xlabel"]  # no CRS: the grid's own axes
     'x (m)'
     """
-    _hvplot()
-
-    opts = {**MAP_OPTS, "title": title}
-    if _degrees(da, degrees):
-        da = to_lonlat(da)
-        opts.update(degree_opts(da))
-    colorbar_opts = kwargs.pop("colorbar_opts", None)
-    opts.update(kwargs)
-    _fit_ticks(opts)
-    plot = da.hvplot.image(**opts)
-    return plot.opts(colorbar_opts=colorbar_opts) if colorbar_opts else plot
+    return _map(da, title, degrees, categorical=False, **kwargs)
 
 
 def rgb(ds: xr.Dataset, title: str = "", degrees: bool | None = None, **kwargs: Any) -> Any:
     """Plot the red, green and blue bands as an interactive true-colour map.
+
+    The bands are thinned to the map's width first (block means, :func:`for_display`).
 
     Parameters
     ----------
@@ -350,13 +448,13 @@ def rgb(ds: xr.Dataset, title: str = "", degrees: bool | None = None, **kwargs: 
         The map's title.
     degrees : bool, optional
         Draw the map in longitude/latitude degrees (see :func:`image`; default: whenever
-        ``ds`` has a CRS); outside the scene's footprint is white.
+        ``ds`` has a CRS); outside the scene's footprint is transparent.
     **kwargs : Any
         Options for ``hvplot.rgb``, on top of (or replacing) :data:`MAP_OPTS`.
 
     Returns
     -------
-    holoviews.RGB
+    holoviews.RGB or geoviews.RGB
         The map: displayed when it is a notebook cell's last value.
 
     Raises
@@ -378,18 +476,32 @@ def rgb(ds: xr.Dataset, title: str = "", degrees: bool | None = None, **kwargs: 
     """
     _hvplot()
 
-    opts = {**MAP_OPTS, "bands": "rgb"}
-    if not _degrees(ds, degrees):
-        opts.update(kwargs)
-        return true_color(ds).hvplot.rgb(title=title, **opts)
     require_bands(ds, ("red", "green", "blue"), "true colour")
-    shown = to_lonlat(ds[["red", "green", "blue"]])
-    opts.update(degree_opts(shown, hover=False))
+    geo = _degrees(ds, degrees)
+    opts = {**MAP_OPTS, "bands": "rgb", **(geo_opts(ds, hover=False) if geo else {})}
     opts.update(kwargs)
     _fit_ticks(opts)
-    image = true_color(shown.rename(latitude="y", longitude="x"))
-    image = image.rename(y="latitude", x="longitude")
-    return image.hvplot.rgb(title=title, **opts)
+    bands = for_display(ds[["red", "green", "blue"]], _width(opts))
+    y, x = bands.odc.spatial_dims
+    image = true_color(bands.rename({y: "y", x: "x"})).rename({"y": y, "x": x})
+    plot = image.hvplot.rgb(title=title, **opts)
+    return _projected_rgb(plot) if geo else plot
+
+
+def _projected_rgb(plot: Any) -> Any:
+    """Project a GeoViews RGB onto its display projection now, outside its footprint NaN.
+
+    GeoViews would project it when it is drawn (as it does an image), but HoloViews' RGB plot
+    drops the mask GeoViews' projection puts on the pixels outside the data's footprint, and
+    draws the edge pixels' colours there; NaN is drawn transparent.
+    """
+    from geoviews.operation import project_image
+
+    projected = project_image(plot, projection=plot.opts["projection"])
+    data = dict(projected.data)
+    for band in projected.vdims:
+        data[band.name] = np.ma.filled(np.ma.asarray(data[band.name], dtype="float32"), np.nan)
+    return projected.clone(data)
 
 
 def categories(
@@ -403,7 +515,8 @@ def categories(
     """Plot a map of classes (codes) with one named colour each, and a legend of the names.
 
     The legend is the map's colour bar, one block per class labelled with its name (not a
-    numeric scale). Values not in ``classes`` (and NaN) are transparent.
+    numeric scale). Values not in ``classes`` (and NaN) are transparent. The codes are thinned
+    to the map's width first by nearest neighbour (:func:`for_display`): a class stays a class.
 
     Parameters
     ----------
@@ -457,7 +570,7 @@ def categories(
             "width": 14,
         }
     opts.update(kwargs)
-    plot = image(shown.rename(da.name or "class"), title, degrees=degrees, **opts)
+    plot = _map(shown.rename(da.name or "class"), title, degrees, categorical=True, **opts)
     # As a plot option, not only the dimension's range hvplot sets: in a layout HoloViews
     # gives every map of the same dimension ("cluster") the union of their ranges, which
     # drew k = 2's clusters in the colours of k = 8's first two classes.
@@ -607,15 +720,18 @@ def change(da: xr.DataArray, title: str = "", degrees: bool | None = None, **kwa
     >>> plot.opts["cmap"][2], plot.opts["colorbar_opts"]["major_label_overrides"][2]
     ('#d7301f', 'water lost')
 
-    In degrees (the array needs a CRS): axes in longitude and latitude, shown in the hover:
+    With a CRS: a GeoViews map in the data's own CRS, drawn in longitude and latitude (Plate
+    Carree), which the hover shows:
 
     >>> import odc.geo.xr
     >>> from odc.geo.geobox import GeoBox
     >>> grid = GeoBox.from_bbox((353010, 4283910, 353100, 4284000), "EPSG:32611", resolution=30)
     >>> codes = odc.geo.xr.xr_zeros(grid, dtype="uint8") + 4  # water on both dates
     >>> plot = change(codes, title="1988 -> 2017")
-    >>> [d.name for d in plot.kdims], plot.opts["xlabel"], plot.opts["hover_tooltips"][0]
-    (['longitude', 'latitude'], 'longitude (°)', ('longitude (°)', '$x{0.0000}'))
+    >>> plot.crs.to_epsg(), type(plot.opts["projection"]).__name__, plot.opts["xlabel"]
+    (32611, 'PlateCarree', 'longitude (°)')
+    >>> plot.opts["hover_tooltips"][0]
+    ('longitude (°)', '$x{0.0000}')
     """
     classes = {code: (CHANGE_CODES[code], CHANGE_COLORS[code]) for code in sorted(CHANGE_CODES)}
     return categories(da, classes, title, degrees=degrees, **kwargs)
