@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
 import urllib.parse
 from collections.abc import Collection, Hashable, Iterable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 PLATFORMS = ("landsat-4", "landsat-5", "landsat-7", "landsat-8", "landsat-9")
@@ -465,6 +467,56 @@ def check_fraction(value: float, name: str) -> float:
     return float(value)
 
 
+def check_extent_file(path: str | os.PathLike[str]) -> Path:
+    """Check a lake-extent raster: an existing single-band GeoTIFF with a CRS.
+
+    The file is opened (its header only), not read.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The raster, e.g. ``lake_extent.tif`` written by an earlier ``lakeml timeseries`` run.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    BadInput
+        The file is missing, not a raster, has more than one band or no CRS.
+
+    Examples
+    --------
+    >>> check_extent_file("no-such-extent.tif")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lakeml.checks.BadInput: the lake extent no-such-extent.tif does not exist: give a GeoTIFF ...
+    """
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    how = (
+        "give a GeoTIFF of the lake's maximum extent (1 lake, 0 not, with a CRS), e.g. the "
+        "lake_extent.tif an earlier lakeml timeseries run wrote"
+    )
+    file = Path(path)
+    if not file.is_file():
+        raise BadInput(f"the lake extent {path} does not exist: {how}")
+    try:
+        with rasterio.open(file) as src:
+            count, crs = src.count, src.crs
+    except RasterioIOError as err:
+        raise BadInput(f"the lake extent {path} is not a raster ({err}): {how}") from err
+    if count != 1 or crs is None:
+        raise BadInput(
+            f"the lake extent {path} has {count} band(s) and CRS {crs}; one band and a CRS are "
+            f"needed: {how}"
+        )
+    return file
+
+
 def require_bands(have: Collection[Hashable], bands: Iterable[str], what: str) -> None:
     """Check that the bands a computation needs are there.
 
@@ -601,6 +653,7 @@ __all__ = [
     "bbox_contains",
     "check_choice",
     "check_fraction",
+    "check_extent_file",
     "check_n_clusters",
     "check_resolution",
     "parse_months",

@@ -8,6 +8,7 @@ them from a catalog and calls these.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -213,3 +214,54 @@ def trend(table: pd.DataFrame) -> dict[str, float]:
         out["ci_low_km2_per_decade"] = round(float(slopes[low]) * 10, 4)
         out["ci_high_km2_per_decade"] = round(float(slopes[high]) * 10, 4)
     return out
+
+
+def read_extent(path: str | os.PathLike[str]) -> xr.DataArray:
+    """Read a lake's maximum extent from a GeoTIFF: 1 lake, any other value not.
+
+    The reference a series judges its years against when it is given one (see
+    :func:`lakeml.workflows.timeseries.timeseries`'s ``extent``): the ``lake_extent.tif`` an
+    earlier ``lakeml timeseries`` run wrote, or any other raster of the lake's maximum extent
+    with a CRS (a lake polygon rasterised, a global surface-water layer's maximum extent...).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The GeoTIFF (one band, with a CRS).
+
+    Returns
+    -------
+    xr.DataArray
+        Boolean (y, x) named ``lake_extent``, with the file's CRS and grid.
+
+    Raises
+    ------
+    BadInput
+        The file is missing, not a raster, has more than one band or no CRS
+        (:func:`lakeml.checks.check_extent_file`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from lakeml.files import write_cog
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = write_cog(f"{tmp}/lake_extent.tif", np.array([[1, 0], [1, 1]], "uint8"),
+    ...                      "EPSG:32611", (30, 0, 353000, 0, -30, 4284000))
+    ...     extent = read_extent(path)
+    >>> extent.values.tolist(), extent.odc.crs.epsg
+    ([[True, False], [True, True]], 32611)
+    """
+    import odc.geo.xr  # noqa: F401  (the .odc accessor)
+    import rasterio
+    from odc.geo.geobox import GeoBox
+    from odc.geo.xr import wrap_xr
+
+    from lakeml.checks import check_extent_file
+
+    with rasterio.open(check_extent_file(path)) as src:
+        data = src.read(1)
+        grid = GeoBox(src.shape, src.transform, src.crs)
+    return wrap_xr(data == 1, grid).rename("lake_extent")
+
+
+__all__ = ["lake_extent", "observed_fraction", "read_extent", "trend"]

@@ -368,14 +368,54 @@ def test_same_numbers_on_a_distributed_cluster(few_years, stac_server):
             truth=sample.truth,
             catalog=_catalog(stac_server),
             client=client,
+            extent=few_years.lake_extent,
         )
     a = ts.to_table(again).set_index("year")
     b = ts.to_table(few_years).set_index("year").loc[a.index]
     assert a["item_id"].tolist() == b["item_id"].tolist()
     np.testing.assert_allclose(a["water_km2"], b["water_km2"])
-    # the same masks: clustering is seeded, whatever the scheduler (the extent, from fewer
-    # years here, may differ, so valid_fraction is not compared)
+    np.testing.assert_allclose(a["valid_fraction"], b["valid_fraction"])  # the same extent
+    # the same masks: clustering is seeded, whatever the scheduler
     xr.testing.assert_equal(again.water, few_years.water.sel(year=again.year))
+
+
+def test_a_year_is_judged_against_the_extent_given_not_the_years_requested(few_years, stac_server):
+    """Issue 21: the lake's extent was built from the years requested, so a year's partial flag
+    (and the trend) changed with --years. 2014 hides part of the lake under cloud (truth:
+    about 0.7 of it observed): alone, it was judged against its own water and called complete.
+    """
+    alone = ts.to_table(
+        ts.timeseries(WALKER_LAKE_BBOX, "2014", resolution=120, catalog=_catalog(stac_server))
+    ).set_index("year")
+    judged_series = ts.timeseries(
+        WALKER_LAKE_BBOX,
+        "2014",
+        resolution=120,
+        catalog=_catalog(stac_server),
+        extent=few_years.lake_extent,
+    )
+    judged = ts.to_table(judged_series).set_index("year")
+    longer = ts.to_table(few_years).set_index("year")
+    seen = truth_doc(longer.loc[2014, "item_id"])["water_observed_fraction"]
+    # without an extent: its own water, observed in full; the series says where it came from
+    assert alone.loc[2014, "valid_fraction"] == 1.0 and alone.loc[2014, "status"] == "ok"
+    # with the longer series' extent: the same fraction and flag as in that series
+    assert judged.loc[2014, "valid_fraction"] == pytest.approx(
+        longer.loc[2014, "valid_fraction"], abs=1e-6
+    )
+    assert judged.loc[2014, "valid_fraction"] == pytest.approx(seen, abs=0.08)
+    assert judged.loc[2014, "status"] == "partial" == longer.loc[2014, "status"]
+    assert judged_series.attrs["extent_source"] == "given"
+    assert "2011-2014" in few_years.attrs["extent_source"]
+
+
+def test_an_extent_elsewhere_is_refused_before_any_search(few_years):
+    from odc.geo.xr import assign_crs
+
+    lake = few_years.lake_extent.drop_vars("spatial_ref", errors="ignore")
+    far = assign_crs(lake, "EPSG:32618")  # the same numbers in UTM zone 18: near 77 W
+    with pytest.raises(checks.BadInput, match="does not overlap the bbox"):
+        ts.timeseries(WALKER_LAKE_BBOX, "2014", extent=far, catalog="not reached")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -456,6 +496,30 @@ def test_timeseries_command_on_the_sample(full_run):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     assert not list(out.glob(".*")), "no temporary file left behind"
     assert all((out / n).stat().st_mode & 0o044 for n in ("lake_area.csv", "summary.json"))
+
+
+def test_the_command_judges_other_years_against_a_run_s_extent(full_run, tmp_path):
+    """``--extent`` with the 41-year run's ``lake_extent.tif``: 2014 alone gets that run's flag."""
+    out, _ = full_run
+    whole = pd.read_csv(out / "lake_area.csv").set_index("year")
+    bad = run(["timeseries", *BBOX, "--years", "2014", "--sample", "--out", str(tmp_path),
+               "--extent", str(tmp_path / "none.tif")], timeout=60)  # fmt: skip
+    assert (
+        bad.returncode == 2 and "the lake extent" in bad.stderr and "does not exist" in bad.stderr
+    )
+    assert not list(tmp_path.iterdir()), "refused before any work"
+    proc = run(["timeseries", *BBOX, "--years", "2014", "--sample", "--quiet",
+                "--out", str(tmp_path), "--extent", str(out / "lake_extent.tif")])  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    one = pd.read_csv(tmp_path / "lake_area.csv").set_index("year")
+    assert one.loc[2014, "valid_fraction"] == pytest.approx(
+        whole.loc[2014, "valid_fraction"], abs=1e-6
+    )
+    assert bool(one.loc[2014, "partial"]) and bool(whole.loc[2014, "partial"])
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["extent_source"] == "given" and summary["years_partial"] == [2014]
+    whole_summary = json.loads((out / "summary.json").read_text())
+    assert "1984-2024" in whole_summary["extent_source"]
 
 
 def test_outputs_carry_no_signed_url_or_asset_link(full_run):

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
-from lakeml.checks import BadInput
+from lakeml.checks import BadInput, check_extent_file
 from lakeml.errors import describe_error, redact
 from lakeml.water import START_CLUSTERS
 
@@ -154,6 +154,8 @@ def _timeseries(args: argparse.Namespace) -> int:
         args.clusters,
         args.min_observed,
     )
+    if args.extent is not None:
+        check_extent_file(args.extent)
     cluster = _cluster(args)
     output_dir(args.out)
     progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
@@ -171,6 +173,7 @@ def _timeseries(args: argparse.Namespace) -> int:
             client=client,
             progress=progress,
             truth=truth,
+            extent=args.extent,
         )
     trend = summary["trend_km2_per_decade"]
     trend_text = f"{trend:+.2f} km2/decade" if trend is not None else "no trend (< 2 years)"
@@ -184,7 +187,7 @@ def _timeseries(args: argparse.Namespace) -> int:
         f"{summary['years_reported']} of {summary['years_requested']} years reported "
         f"({len(summary['years_partial'])} partly observed, {len(summary['years_missing'])} "
         f"missing); trend {trend_text}; wrote {args.out}/lake_area.csv, lake_area.png, "
-        "summary.json"
+        "lake_extent.tif, summary.json"
     )
     return 0
 
@@ -363,6 +366,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FRACTION",
         help="below this observed fraction of the lake's maximum extent a year is "
         "flagged partial (default 0.98)",
+    )
+    p.add_argument(
+        "--extent",
+        default=None,
+        metavar="TIF",
+        help="the lake's maximum extent to judge the years against (a GeoTIFF, 1 lake, e.g. "
+        "the lake_extent.tif of an earlier run over the whole record), so that a year's "
+        "partial flag does not depend on the years requested (default: measured from them)",
     )
     p.add_argument(
         "--workers",

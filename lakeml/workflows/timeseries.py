@@ -17,13 +17,16 @@ range of years, with rules stated once and tested:
   with none, the year is not cross-checked and says so). The lake's area is the water body that
   holds the lake point (:func:`lakeml.water.lake_only`); ``all_water_km2`` is every water pixel in
   the bbox.
-- **Partly observed years.** The lake's *maximum extent* is the set of pixels seen as water in at
-  least two years of the series. A year whose scene observes less than ``min_observed`` (0.98) of
-  that extent is flagged ``partial``: its area is the *observed* water only, reported but
-  left out of the trend.
+- **Partly observed years.** A year whose scene observes less than ``min_observed`` (0.98) of
+  the lake's *maximum extent* is flagged ``partial``: its area is the *observed* water only,
+  reported but left out of the trend. The extent is the one given (``extent``, ``lakeml
+  timeseries --extent``: e.g. the ``lake_extent.tif`` a run over the whole record wrote), so
+  that a year is judged the same whatever other years are requested; without one, it is
+  measured from the years requested (pixels seen as water in at least two of them), and the
+  series says so (``extent_source``).
 - **Trend.** Over the reported, fully observed years, in km2 per decade: the Theil-Sen slope,
   the Mann-Kendall test and a 95 % interval of the slope, both corrected for the lake's
-  year-to-year memory (serial correlation, Yue & Wang 2004): see :func:`trend`.
+  year-to-year memory (serial correlation, Yue & Wang 2004): see :func:`lakeml.trend.trend`.
 
 Scenes are processed in parallel: one task per year on the current ``distributed.Client`` (at
 most ``max_in_flight`` at once; each year's own dask work runs on the same cluster), or on
@@ -57,10 +60,10 @@ from lakeml.checks import (
     validate_max_cloud,
     validate_platforms,
 )
-from lakeml.files import atomic_write, output_dir, write_json
+from lakeml.files import atomic_write, output_dir, write_cog, write_json
 from lakeml.load import SHARED_BANDS, current_client, pick_clearest
 from lakeml.search import COLLECTION, WALKER_LAKE_CENTRE, open_catalog, search
-from lakeml.trend import lake_extent, observed_fraction, trend
+from lakeml.trend import lake_extent, observed_fraction, read_extent, trend
 from lakeml.water import MIN_OBSERVED, START_CLUSTERS
 
 TABLE_COLUMNS = (
@@ -514,6 +517,7 @@ def timeseries(
     client: Any = None,
     max_in_flight: int | None = None,
     on_year: Callable[[dict[str, Any]], None] | None = None,
+    extent: xr.DataArray | None = None,
 ) -> xr.Dataset:
     """Measure the lake's area per year: search, pick the clearest scene, classify, flag.
 
@@ -545,6 +549,14 @@ def timeseries(
         Years processed at once (default: the cluster's thread count).
     on_year : callable or None
         Called with each year's result (a dict) as it completes.
+    extent : xr.DataArray or None
+        The lake's maximum extent to judge every year against (boolean or 1/0, with a CRS; put
+        on the series' grid), e.g. :func:`lakeml.trend.read_extent` of the ``lake_extent.tif``
+        a run over the whole record wrote. With it, a year's ``valid_fraction`` and
+        ``partial`` are the same whatever other years are requested. Without it, the extent
+        is measured from the years requested (:func:`lakeml.trend.lake_extent`): water in
+        at least two of them; then they depend on that request (a single year is judged
+        against its own water, never partial), and ``extent_source`` says so.
 
     Returns
     -------
@@ -555,8 +567,9 @@ def timeseries(
         ``all_water_km2``, ``valid_fraction`` (observed fraction of the lake's maximum
         extent), ``partial``, ``water_iou_vs_<ref>``, ``lake_point_checked``, ``seconds`` (and
         the truth columns), ``lake_extent`` (y, x) and attrs: ``trend_<key>`` for each key
-        of :func:`trend` (``trend_km2_per_decade``, ``trend_ci_low_km2_per_decade``,
-        ``trend_mk_p``, ..., ``trend_years``), ``min_observed`` and ``resolution``.
+        of :func:`lakeml.trend.trend` (``trend_km2_per_decade``, ``trend_ci_low_km2_per_decade``,
+        ``trend_mk_p``, ..., ``trend_years``), ``min_observed``, ``resolution`` and
+        ``extent_source`` (``"given"``, or the years the extent was measured from).
 
     Raises
     ------
@@ -592,6 +605,8 @@ def timeseries(
     bbox, years, months = check_inputs(
         bbox, years, months, max_cloud, resolution, n_clusters, min_observed
     )
+    if extent is not None:
+        _check_extent_covers(extent, bbox)
     found = search_years(bbox, years, months, max_cloud, platforms, catalog=catalog)
     options = {
         "resolution": float(resolution),
@@ -602,10 +617,32 @@ def timeseries(
     client = client if client is not None else current_client()
     tasks = [(year, found[year], bbox, options) for year in years]
     results = _run(tasks, _year_task, client=client, max_in_flight=max_in_flight, on_result=on_year)
-    return _assemble(results, min_observed, truth is not None)
+    return _assemble(results, min_observed, truth is not None, extent)
 
 
-def _assemble(results: list[dict[str, Any]], min_observed: float, truth: bool) -> xr.Dataset:
+def _check_extent_covers(extent: xr.DataArray, bbox: Sequence[float]) -> None:
+    """Refuse an extent that has no CRS or does not overlap the bbox, before any search."""
+    from odc.geo.geom import box
+
+    crs = extent.odc.crs
+    if crs is None:
+        raise BadInput("the lake extent has no CRS: give one with a CRS (odc-geo's assign_crs)")
+    footprint = extent.odc.geobox.extent.to_crs("EPSG:4326")
+    west, south, east, north = bbox
+    if not footprint.intersects(box(west, south, east, north, "EPSG:4326")):
+        w, s, e, n = footprint.boundingbox
+        raise BadInput(
+            f"the lake extent covers {w:.3f}, {s:.3f}, {e:.3f}, {n:.3f} (W, S, E, N), which does "
+            f"not overlap the bbox {tuple(bbox)}: give the extent of this lake"
+        )
+
+
+def _assemble(
+    results: list[dict[str, Any]],
+    min_observed: float,
+    truth: bool,
+    extent: xr.DataArray | None = None,
+) -> xr.Dataset:
     """Stack the per-year results on one grid, flag partial years, add the trend."""
     from lakeml.water import on_grid
 
@@ -627,7 +664,17 @@ def _assemble(results: list[dict[str, Any]], min_observed: float, truth: bool) -
         compat="override",
         join="override",
     )
-    extent = lake_extent(stack)
+    if extent is not None:
+        extent = (on_grid(extent.astype("float32"), like) > 0.5).rename("lake_extent")
+        source = "given"
+    else:
+        extent = lake_extent(stack)
+        measured = [r["year"] for r in results if r.get("water") is not None]
+        span = f"{measured[0]}-{measured[-1]}" if len(measured) > 1 else f"{measured[0]}"
+        source = (
+            f"measured: water in at least {min(2, len(measured))} of the {len(measured)} "
+            f"year(s) measured, {span}"
+        )
     valid = observed_fraction(stack, extent).where(
         xr.DataArray([r.get("water") is not None for r in results], dims="year")
     )
@@ -669,6 +716,7 @@ def _assemble(results: list[dict[str, Any]], min_observed: float, truth: bool) -
         {f"trend_{k}": v for k, v in trend(table).items()},
         min_observed=float(min_observed),
         resolution=float(abs(like.odc.geobox.resolution.x)),
+        extent_source=source,
     )
     return ds
 
@@ -858,11 +906,14 @@ def run(
     client: Any = None,
     progress: Callable[[str], None] | None = None,
     truth: Callable[[str], xr.Dataset] | None = None,
+    extent: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Run the ``lakeml timeseries`` command: write the series to ``out``, return the summary.
 
     Writes ``lake_area.csv`` (one row per requested year, missing years with empty values),
-    ``lake_area.png`` and ``summary.json``; every file to a temporary name, then renamed.
+    ``lake_area.png``, ``lake_extent.tif`` (the lake's maximum extent the years were judged
+    against, 1 lake / 0 not: give it back as ``extent`` to judge other years the same way)
+    and ``summary.json``; every file to a temporary name, then renamed.
 
     Parameters
     ----------
@@ -887,6 +938,10 @@ def run(
     truth : callable or None
         A scene's ground truth by item id (see :func:`timeseries`); ``lakeml timeseries
         --sample`` passes the offline sample's.
+    extent : str or os.PathLike or None
+        A GeoTIFF of the lake's maximum extent to judge the years against
+        (:func:`lakeml.trend.read_extent`; see :func:`timeseries`), read before any work;
+        default: measured from the years requested.
 
     Returns
     -------
@@ -895,9 +950,10 @@ def run(
         ``trend_km2_per_decade`` (Theil-Sen) with its 95 % interval
         ``trend_ci_low_km2_per_decade``, ``trend_ci_high_km2_per_decade``, the Mann-Kendall
         ``trend_mk_tau`` and ``trend_mk_p``, ``trend_lag1_autocorrelation``,
-        ``trend_effective_years`` (all from :func:`trend`; ``null`` where NaN), ``years_in_trend``,
-        ``years_partial``, ``years_missing``, ``years_failed`` (year: reason), the settings
-        and the ``seconds`` taken.
+        ``trend_effective_years`` (all from :func:`lakeml.trend.trend`; ``null`` where NaN),
+        ``years_in_trend``, ``years_partial``, ``years_missing``, ``years_failed`` (year:
+        reason), ``extent_source`` (see :func:`timeseries`), the settings and the ``seconds``
+        taken.
 
     Raises
     ------
@@ -928,7 +984,7 @@ def run(
     >>> summary["trend_km2_per_decade"], summary["years_in_trend"]  # doctest: +NUMBER
     (-38.2, 3)
     >>> sorted(os.listdir(out))
-    ['lake_area.csv', 'lake_area.png', 'summary.json']
+    ['lake_area.csv', 'lake_area.png', 'lake_extent.tif', 'summary.json']
     """
     from lakeml import plots
 
@@ -936,6 +992,7 @@ def run(
     bbox, year_list, months = check_inputs(
         bbox, years, months, max_cloud, resolution, clusters, min_observed
     )
+    reference = read_extent(extent) if extent is not None else None
     out = output_dir(out)
 
     def report(r: dict[str, Any]) -> None:
@@ -959,10 +1016,18 @@ def run(
         catalog=open_catalog(stac_url),
         client=client,
         on_year=report,
+        extent=reference,
     )
     table = to_table(series)
     rows = csv_table(series)
     _write_csv(rows, out / "lake_area.csv")
+    grid = series.lake_extent.odc.geobox
+    write_cog(
+        out / "lake_extent.tif",
+        series.lake_extent.values.astype("uint8"),
+        str(grid.crs),
+        tuple(grid.transform)[:6],
+    )
     t = {k.removeprefix("trend_"): v for k, v in series.attrs.items() if k.startswith("trend_")}
     first, last = year_list[0], year_list[-1]
     plots.save_area_png(
@@ -998,6 +1063,7 @@ def run(
         "max_cloud": float(max_cloud),
         "resolution_m": float(series.attrs["resolution"]),
         "min_observed": float(min_observed),
+        "extent_source": series.attrs["extent_source"],
         "scene_seconds_mean": _num(round(float(table["seconds"].mean()), 3)),
     }
     summary["seconds"] = round(time.perf_counter() - start, 2)
@@ -1015,8 +1081,6 @@ __all__ = [
     "TABLE_COLUMNS",
     "check_inputs",
     "csv_table",
-    "lake_extent",
-    "observed_fraction",
     "pick_year",
     "process_year",
     "run",
@@ -1024,5 +1088,4 @@ __all__ = [
     "season",
     "timeseries",
     "to_table",
-    "trend",
 ]
