@@ -268,3 +268,13 @@ def fault_proxy(upstream: str) -> Iterator[Proxy]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def sample_signer(url: str, refresh: bool = False) -> str:
+    """Sign the sample's COG links as Planetary Computer's blob links are signed (same code).
+
+    Importable by reference (``tests.faultproxy.sample_signer``), so that dask pickles it to
+    worker processes whose ``PYTHONPATH`` holds the repository."""
+    from lakeml import signing
+
+    return signing.sign_with_token_service(url, "sample", "cogs", refresh)

@@ -4,7 +4,9 @@ Every other dask test runs in one process (threads, or ``Client(processes=False)
 hub (Dask Gateway), Coiled or an HPC queue (dask-jobqueue) runs the work in other processes:
 the tasks, the STAC items and the read settings are pickled, and each worker imports lakeml
 on its own. The fixture starts ``dask scheduler`` and two ``dask worker`` processes (each under
-its nanny, as those deployments do), and stops them after the module.
+its nanny, as those deployments do), and stops them after the module. The workers reach
+Planetary Computer's token service as the one of a fault proxy on loopback
+(``PC_SDK_SAS_URL``), which can put the sample's COGs behind SAS tokens as Azure's storage does.
 """
 
 from __future__ import annotations
@@ -17,24 +19,37 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from lakeml import signing
+from lakeml.load import load_scene
 from lakeml.offline import sample
 from lakeml.search import WALKER_LAKE_BBOX, WALKER_LAKE_CENTRE, open_catalog, search
 from lakeml.workflows import timeseries as ts
 from lakeml.workflows.pipeline import classify_scene
+from tests.faultproxy import Fault, Proxy, fault_proxy, sample_signer
+from tests.leaks import SIGNED_URL
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]
 BBOX = [str(v) for v in WALKER_LAKE_BBOX]
 
 
-def _start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+def _start(
+    args: list[str], log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(
-            [str(BIN / "dask"), *args], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            [str(BIN / "dask"), *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
 
 
@@ -51,8 +66,21 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
 
 
 @pytest.fixture(scope="module")
-def scheduler(tmp_path_factory) -> Iterator[str]:
-    """``dask scheduler`` and two single-threaded ``dask worker`` processes on 127.0.0.1."""
+def sas_proxy(stac_server) -> Iterator[Proxy]:
+    """A fault proxy in front of the sample's server, with a token service like Planetary
+    Computer's; it forwards everything until a test plans a fault."""
+    parts = urlsplit(stac_server.stac_url)
+    with fault_proxy(f"{parts.scheme}://{parts.netloc}") as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, sas_proxy) -> Iterator[SimpleNamespace]:
+    """``dask scheduler`` and two single-threaded ``dask worker`` processes on 127.0.0.1.
+
+    The workers' token service is the proxy's (``PC_SDK_SAS_URL``), and the processes can import
+    this repository's ``tests`` (the test's signer is pickled by reference; lakeml's own,
+    :func:`lakeml.signing.sign`, needs nothing). ``logs``: the processes' output files."""
     from distributed import Client
 
     tmp = tmp_path_factory.mktemp("cluster")
@@ -62,6 +90,7 @@ def scheduler(tmp_path_factory) -> Iterator[str]:
             ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
              "--scheduler-file", str(file)],
             tmp / "scheduler.log",
+            env={"PYTHONPATH": str(ROOT)},  # it unpickles the graph: the signer's module
         )
     ]  # fmt: skip
     try:
@@ -77,15 +106,24 @@ def scheduler(tmp_path_factory) -> Iterator[str]:
                     ["worker", address, "--name", name, "--nthreads", "1", "--host",
                      "127.0.0.1", "--no-dashboard", "--local-directory", str(tmp / name)],
                     tmp / f"{name}.log",
+                    env={"PC_SDK_SAS_URL": sas_proxy.token_service, "PYTHONPATH": str(ROOT)},
                 )
             )  # fmt: skip
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(2, timeout=90)
             pids = client.run(os.getpid)
         assert len(set(pids.values()) | {os.getpid()}) == 3  # two processes, neither this one
-        yield address
+        yield SimpleNamespace(
+            address=address, logs=[tmp / f"{n}.log" for n in ("scheduler", "w1", "w2")]
+        )
     finally:
         _stop(procs)
+
+
+@pytest.fixture(scope="module")
+def scheduler(cluster) -> str:
+    """The scheduler's address."""
+    return str(cluster.address)
 
 
 def _tasks_run(address: str) -> int:
@@ -182,3 +220,61 @@ def test_scheduler_and_workers_are_refused_together(scheduler, tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2
     assert "--workers 2 starts a local cluster, but a scheduler is given" in proc.stderr
+
+
+SMALL_BBOX = (-118.73, 38.68, -118.69, 38.72)  # ~3.5 x 4.5 km over the lake's middle
+
+
+def test_signing_and_log_redaction_hold_in_the_worker_processes(cluster, sas_proxy, stac_url):
+    """The COGs behind SAS tokens (the proxy answers 403 without a valid one, as Azure does):
+    the worker processes sign each read themselves, renew a token that expired while they kept
+    it, and a read that keeps failing is reported, in the client and in the workers' logs,
+    without any signature."""
+    from distributed import Client
+
+    proxied = stac_url.replace(sas_proxy.upstream, sas_proxy.url)
+    item = search(SMALL_BBOX, "2017-06-01/2017-09-30", "landsat-8", catalog=open_catalog(proxied))[
+        -1
+    ]
+    assert item.assets["red"].href.startswith(sas_proxy.url)
+    plain = search(SMALL_BBOX, "2017-06-01/2017-09-30", "landsat-8", catalog=open_catalog(stac_url))
+    reference = {
+        band: load_scene(plain[-1], SMALL_BBOX, bands=[band])[band].values
+        for band in ("red", "green")
+    }
+    sas_proxy.plan(Fault("sas", r"\.TIF", times=None))
+    sas_proxy.sas_lifetime = 3.0  # real lifetime; each token claims an hour
+    issued = sas_proxy.tokens_issued
+    with Client(cluster.address, timeout="30s") as client:
+        first = load_scene(item, SMALL_BBOX, bands=["red"], signer=sample_signer).red.values
+        np.testing.assert_array_equal(first, reference["red"])
+        # the workers signed (tokens in their own caches), not this process
+        cached = client.run(lambda: len(__import__("lakeml.signing").signing._TOKENS))
+        assert sum(cached.values()) >= 1 and not signing._TOKENS, cached
+        assert sas_proxy.tokens_issued > issued
+        # every worker keeps a token; they expire while kept (they claim an hour): the next
+        # read (of another file: GDAL caches what it read) meets Azure's 403, signs again and
+        # succeeds
+        client.run(sample_signer, f"{sas_proxy.url}/data/cogs/warm.TIF")
+        time.sleep(3.2)
+        sas_proxy.plan(Fault("sas", r"\.TIF", times=None))  # and clears the request log
+        again = load_scene(item, SMALL_BBOX, bands=["green"], signer=sample_signer).green
+        np.testing.assert_array_equal(again.values, reference["green"])
+        codes = [code for _, path, code in sas_proxy.log if ".TIF" in path]
+        assert 403 in codes and codes[-1] in (200, 206), codes
+        # a file the storage always refuses (one not read yet: GDAL caches what it read): one
+        # renewal, then a clear error with no signature
+        sas_proxy.plan(Fault("status", r"_SR_B5\.TIF", times=None, code=403))
+        # (distributed hands back the worker's RasterioIOError as an Exception of its repr)
+        with pytest.raises(Exception, match=r"RasterioIOError.*_SR_B5\.TIF") as failed:
+            load_scene(item, SMALL_BBOX, bands=["nir08"], signer=sample_signer).compute()
+    message = str(failed.value)
+    assert "_SR_B5.TIF" in message and "403" in message, message
+    assert not SIGNED_URL.search(message), message
+    logs = "\n".join(log.read_text(errors="replace") for log in cluster.logs)
+    assert "_SR_B5.TIF" in logs, "the failed read is in the workers' logs"
+    # odc-loader logs the signed link it failed to read: redacted in the worker
+    # (lakeml.errors.install_log_filter runs in the process that reads)
+    assert "?<signature removed>" in logs
+    leaked = [line for line in logs.splitlines() if SIGNED_URL.search(line)]
+    assert not leaked, leaked[:3]
