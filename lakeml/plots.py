@@ -79,19 +79,18 @@ of the original lesson, GeoViews projecting the pixels onto Plate Carree, after
 
 Why resample first: GeoViews projects every pixel in Python (cartopy's nearest-neighbour
 regrid) when a map is drawn. One 400 px wide map of the 1,071,600-pixel Walker Lake scene took
-1.7-2.1 s with ``geo=True`` on all its pixels (this book's 2-core machine), against 0.26 s
-with the hand-written reprojection (odc-geo's warp to EPSG:4326) this replaced. A map never
-shows more pixels across than its width in screen pixels, so resampled to 400 x 475 pixels
-nothing visible is lost; zoomed in, a map shows those coarser pixels (measure on the data,
-never on a map). Measured with ``benchmarks/bench_maps.py`` on a busy machine (load average
-12-18), build and render per map, against the hand reprojection: cluster labels at 400 px 0.9
-s (0.26 s), at 220 px 0.5 s (0.3 s), at 160 px 0.46 s (0.28 s); a true-colour map at 400 px
-2.8 s (0.6 s: three bands, each projected on its own); the page of eight maps 2 MB instead of
-5.9 MB (the maps are no longer drawn at the scene's full resolution), drawn in 1.5 s instead
-of 2.0 s in headless Chromium. Each notebook runs a few seconds longer (page 03, 11 maps:
-about 4 s) and stays under its minute. Plate Carree draws a degree of longitude as long as a
-degree of latitude (the lake 1.28 times too wide at 38.7 N) unless the aspect is set:
-:func:`geo_opts` sets ``data_aspect`` to 1 / cos(latitude).
+1.7-2.9 s to build and render with ``geo=True`` on all its pixels, 0.4-0.8 s resampled to 400
+x 475 pixels (this book's 2-core machine, shared). A map never shows more pixels across than
+its width in screen pixels, so nothing visible is lost; zoomed in, a map shows those coarser
+pixels (measure on the data, never on a map). Against the hand-written reprojection this
+replaced (odc-geo's warp of every pixel to EPSG:4326, drawn without GeoViews), measured with
+``benchmarks/bench_maps.py`` (fastest of 3, load average 8-12), build and render per map:
+cluster labels at 400 px 0.37 s (0.09 s), at 220 px 0.22 s (0.10 s), at 160 px 0.15 s (0.10
+s), a true-colour map at 400 px 0.44 s (0.26 s); in all, eight maps 2.0 s instead of 1.1 s
+in Python, but 2.0 MB instead of 5.9 MB of page (the maps are no longer sent at the scene's
+full resolution) drawn in headless Chromium in 1.0 s instead of 2.2 s. Plate Carree draws a
+degree of longitude as long as a degree of latitude (the lake 1.28 times too wide at 38.7 N)
+unless the aspect is set: :func:`geo_opts` sets ``data_aspect`` to 1 / cos(latitude).
 
 No map context (coastlines, borders, rivers, roads, a basemap): GeoViews' and cartopy's
 features download Natural Earth files at run time (cartopy ships none of the vector files;
@@ -484,24 +483,46 @@ def rgb(ds: xr.Dataset, title: str = "", degrees: bool | None = None, **kwargs: 
     bands = for_display(ds[["red", "green", "blue"]], _width(opts))
     y, x = bands.odc.spatial_dims
     image = true_color(bands.rename({y: "y", x: "x"})).rename({"y": y, "x": x})
-    plot = image.hvplot.rgb(title=title, **opts)
-    return _projected_rgb(plot) if geo else plot
+    if geo:
+        image, opts = _projected_rgb(image, opts)
+    return image.hvplot.rgb(title=title, **opts)
 
 
-def _projected_rgb(plot: Any) -> Any:
-    """Project a GeoViews RGB onto its display projection now, outside its footprint NaN.
+def _projected_rgb(image: xr.DataArray, opts: dict[str, Any]) -> tuple[xr.DataArray, dict]:
+    """Project an RGB image onto its map's projection with GeoViews, once for all bands.
 
-    GeoViews would project it when it is drawn (as it does an image), but HoloViews' RGB plot
-    drops the mask GeoViews' projection puts on the pixels outside the data's footprint, and
-    draws the edge pixels' colours there; NaN is drawn transparent.
+    GeoViews would project an RGB map when it is drawn, as it does an image, but one band at
+    a time (three nearest-neighbour regrids), and HoloViews' RGB plot then drops the mask
+    GeoViews puts on the pixels outside the data's footprint, drawing the edge pixels'
+    colours there. So the map is projected here: GeoViews' ``project_image`` projects the
+    index of each pixel (one regrid); each projected pixel takes the colour of the pixel whose
+    index it got, NaN (transparent) outside the footprint. The returned options draw it as
+    it is (its CRS is the projection's).
     """
     from geoviews.operation import project_image
 
-    projected = project_image(plot, projection=plot.opts["projection"])
-    data = dict(projected.data)
-    for band in projected.vdims:
-        data[band.name] = np.ma.filled(np.ma.asarray(data[band.name], dtype="float32"), np.nan)
-    return projected.clone(data)
+    y, x = image.dims[:2]
+    ny, nx, nbands = image.shape
+    index = xr.DataArray(
+        np.arange(ny * nx, dtype="float64").reshape(ny, nx),
+        coords={y: image[y].values, x: image[x].values},
+        dims=(y, x),
+        name="index",
+    )
+    source = index.hvplot.image(x=x, y=y, geo=True, crs=opts["crs"], projection=opts["crs"])
+    projected = project_image(source, projection=opts["projection"])
+    data = projected.data  # an xarray Dataset: "index" over (y, x), NaN outside the footprint
+    found: np.ndarray = np.ma.filled(np.ma.asarray(data["index"].transpose(y, x).values), np.nan)
+    inside = np.isfinite(found)
+    colours = np.full((*found.shape, nbands), np.nan, dtype="float32")
+    colours[inside] = image.values.reshape(ny * nx, nbands)[found[inside].astype(np.int64)]
+    shown = xr.DataArray(
+        colours,
+        coords={"latitude": data[y].values, "longitude": data[x].values, "rgb": image.rgb.values},
+        dims=("latitude", "longitude", "rgb"),
+        name=image.name,
+    )
+    return shown, {**opts, "x": "longitude", "y": "latitude", "crs": opts["projection"]}
 
 
 def categories(

@@ -219,6 +219,25 @@ def test_rgb_outside_the_footprint_is_transparent():
     assert not np.isnan(red[red.shape[0] // 2, red.shape[1] // 2])
 
 
+def test_rgb_is_geoviews_projection_of_each_band():
+    """Projected once through each pixel's index, the RGB map is what GeoViews makes of each
+    band on its own: the same colour at every projected pixel, NaN where it masks."""
+    from geoviews.operation import project_image
+
+    scene = _walker("rgb")
+    scene["red"][100:200, 700:800] = 0.3  # a bright square in the north-east: orientation
+    plot = plots.rgb(scene, frame_width=150)
+    opts = {**plots.MAP_OPTS, **plots.geo_opts(scene, hover=False), "frame_width": 150}
+    per_band = project_image(
+        plots.true_color(plots.for_display(scene, 150)).hvplot.rgb(bands="rgb", **opts),
+        projection=opts["projection"],
+    )
+    for band in ("R", "G", "B"):
+        theirs = np.ma.filled(np.ma.asarray(per_band.dimension_values(band, flat=False)), np.nan)
+        assert np.allclose(plot.dimension_values(band, flat=False), theirs, equal_nan=True)
+    assert plot.range(0) == pytest.approx(per_band.range(0))
+
+
 def test_maps_outside_the_footprint_are_masked_when_projected():
     import cartopy.crs as ccrs
     from geoviews.operation import project_image
