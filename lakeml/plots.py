@@ -107,7 +107,10 @@ def cartopy_crs(crs: Any) -> Any:
     """Turn a CRS (odc-geo's, pyproj's, ``"EPSG:32611"``...) into cartopy's, for GeoViews.
 
     Longitude/latitude on WGS 84 is cartopy's ``PlateCarree`` (GeoViews then draws it
-    without reprojecting); any other CRS is a ``cartopy.crs.Projection`` built from it.
+    without reprojecting); any other CRS is a ``cartopy.crs.Projection`` built from its EPSG
+    definition when it has an EPSG code. That definition carries the CRS's area of use, which
+    cartopy needs for the projection's bounds: a CRS read from a file's WKT (GDAL's WKT1) may
+    name its EPSG code without it.
 
     Parameters
     ----------
@@ -119,19 +122,37 @@ def cartopy_crs(crs: Any) -> Any:
     cartopy.crs.CRS
         The same CRS for cartopy.
 
+    Raises
+    ------
+    ValueError
+        If the CRS has neither an EPSG code nor an area of use (cartopy cannot bound it).
+
     Examples
     --------
+    >>> import pyproj
     >>> utm = cartopy_crs("EPSG:32611")
     >>> type(utm).__name__, utm.to_epsg(), type(cartopy_crs(4326)).__name__
     ('Projection', 32611, 'PlateCarree')
+    >>> wkt1 = pyproj.CRS("EPSG:32611").to_wkt(version="WKT1_GDAL")  # no area of use
+    >>> cartopy_crs(wkt1).bounds == utm.bounds
+    True
     """
     import cartopy.crs as ccrs
+    import pyproj
     from odc.geo import CRS
 
     crs = CRS(crs)
     if crs == CRS(DISPLAY_CRS):
         return ccrs.PlateCarree()
-    return ccrs.Projection(crs.proj)
+    definition = pyproj.CRS.from_epsg(crs.epsg) if crs.epsg is not None else crs.proj
+    projection = ccrs.Projection(definition)
+    if projection.bounds is None:
+        raise ValueError(
+            f"cartopy cannot draw maps in {crs.proj.name!r}: it has no EPSG code and no area "
+            "of use; draw the map with degrees=False, or reproject the data to an EPSG CRS "
+            "(e.g. with .odc.reproject)"
+        )
+    return projection
 
 
 def for_display(obj: Any, width: int, categorical: bool = False) -> Any:

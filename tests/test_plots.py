@@ -256,6 +256,22 @@ def test_cartopy_crs():
     assert utm.to_epsg() == 32611 and utm.bounds[0] < 353010 < utm.bounds[1]
 
 
+def test_a_crs_read_from_a_files_wkt1_draws():
+    """GDAL's WKT1 (a COG's CRS) names EPSG:32611 without its area of use: the map still
+    draws (page 04's scenes failed with cartopy's NotImplementedError before)."""
+    import pyproj
+
+    wkt1 = pyproj.CRS("EPSG:32611").to_wkt(version="WKT1_GDAL")
+    grid = GeoBox.from_bbox(WALKER.extent.boundingbox.bbox, wkt1, resolution=30)
+    scene = xr.Dataset({b: odc.geo.xr.xr_zeros(grid, dtype="float32") + 0.1 for b in "rgb"})
+    scene = scene.rename(r="red", g="green", b="blue")
+    for plot in (plots.rgb(scene, frame_width=150), plots.image(scene.red, frame_width=150)):
+        lon, lat = _shown(plot)
+        assert lon == pytest.approx((-118.898, -118.563), abs=0.002)
+    with pytest.raises(ValueError, match="no EPSG code and no area of use"):
+        plots.cartopy_crs("+proj=tmerc +lon_0=-118.7 +lat_0=38.7 +ellps=WGS84")
+
+
 def test_degrees_need_a_crs():
     bare = xr.DataArray(
         np.zeros((2, 2)), dims=("y", "x"), coords={"y": [45.0, 15.0], "x": [15.0, 45.0]}
