@@ -15,6 +15,10 @@ Each one's peak is the kernel's own high-water mark of resident memory (``VmHWM`
 can be missed is growth in the last ``interval`` before a process exits (a kernel is idle
 then) and processes that live less than ``interval``. ``mb`` adds the peaks of all of them: the
 kernel's own peak when it is alone, an upper bound when it has children.
+
+``cpu_s`` is the CPU time (user + system) the same processes used, as last seen before they
+exited: what the notebook costs whatever else the machine runs, and the least time it can take
+on one CPU.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class KernelPeak:
     def __init__(self, interval: float = 0.2) -> None:
         self.interval = interval
         self.peaks: dict[int, int] = {}  # pid -> peak bytes, of kernels and their children
+        self.cpu: dict[int, float] = {}  # pid -> CPU seconds (user + system) last seen
         self._me = psutil.Process()
         self._before: set[int] = set()
         self._stop = threading.Event()
@@ -70,6 +75,11 @@ class KernelPeak:
         """The kernels' peak resident memory, MB (10**6 bytes); 0 if no kernel was seen."""
         return sum(self.peaks.values()) / 1e6
 
+    @property
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) of the kernels and their children, as last seen."""
+        return sum(self.cpu.values())
+
     def _kernels(self) -> list[psutil.Process]:
         found = []
         for proc in self._me.children(recursive=True):
@@ -92,6 +102,11 @@ class KernelPeak:
                 peak = high_water_mark(proc.pid)
                 if peak is not None:
                     self.peaks[proc.pid] = max(peak, self.peaks.get(proc.pid, 0))
+                try:
+                    times = proc.cpu_times()
+                except psutil.NoSuchProcess:
+                    continue
+                self.cpu[proc.pid] = times.user + times.system
 
     def _poll(self) -> None:
         while not self._stop.is_set():

@@ -1,11 +1,13 @@
 """Binder's environment, built from ``.binder/`` alone as repo2docker builds it, runs a notebook.
 
 With a ``.binder/`` folder, repo2docker reads only that folder (configuration files at the
-root, ``pyproject.toml`` included, are ignored): ``runtime.txt`` gives the Python version,
-``apt.txt`` the system packages, ``requirements.txt`` is installed as it is with ``pip
-install -r .binder/requirements.txt`` from the repository's root after the whole repository is
-copied in (its ``.[lab]`` line is a local path: lakeml itself), and ``start`` runs before the
-server (it ends with ``exec "$@"``). There is no ``postBuild``: nothing else is needed.
+root, ``pyproject.toml`` included, are ignored; repo2docker's documentation and its
+``buildpacks/python``), in this order: ``runtime.txt`` picks the Python (3.11), ``apt.txt``'s
+packages are installed with apt-get, the repository is copied in, ``requirements.txt`` is
+installed as it is, ``pip install -r .binder/requirements.txt`` from the repository's root (its
+``.[lab]`` line is a local path, lakeml itself, which is why pip runs after the copy), then
+``postBuild`` would run (there is none: nothing else is needed); ``start`` runs at every launch,
+before the server (it ends with ``exec "$@"``).
 
 This test does the same without Docker: the repository's files (what a clone has, with this
 work tree's changes) are copied to a temporary folder, a fresh virtual environment of the Python
@@ -32,6 +34,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -152,7 +155,8 @@ def test_binder_environment_is_the_pinned_runtime_set(binder_env):
     installed = binder_env["installed"]
     wrong = {n: (v, installed.get(n)) for n, v in wanted.items() if installed.get(n) != v}
     assert not wrong, f"pinned vs installed: {wrong}"
-    assert installed["lakeml"] == "0.1.0"
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert installed["lakeml"] == version  # from the repository's copy (.[lab])
     # nothing but the file's packages, lakeml and the venv's own pip and setuptools
     others = set(installed) - set(wanted) - {"lakeml", "pip", "setuptools"}
     assert not others, f"installed beyond .binder/requirements.txt: {sorted(others)}"
