@@ -110,22 +110,30 @@ EXERCISES: dict[str, Exercise] = {
     ),
     "04-1": Exercise(
         ("land_point", "message"),
-        "use the example point land_point = (-118.80, 38.60) and keep the ValueError's text: "
-        "except ValueError as err: message = str(err).",
+        "use the example point land_point = (-118.80, 38.60), check it against your mask "
+        "water_after and keep the ValueError's text: except ValueError as err: "
+        "message = str(err).",
         "land_point: (lon, lat); message: str of check_lake_point's ValueError",
         extra=(
             "try:\n"
-            "    water.check_lake_point(after.water, land_point)\n"
+            "    water.check_lake_point(water_after, land_point)\n"
             "except ValueError as err:\n"
             "    message = str(err)\n"
         ),
     ),
     "04-2": Exercise(
+        ("mean_passes", "by_mean"),
+        "means = ds_after[shared] (without the time and spatial_ref coordinates) grouped by "
+        "labels_after.rename('cluster'), .mean(), cluster -1 dropped; mean_passes = "
+        "dswe_passes(means).to_series(); by_mean = the clusters (ints) with 3 or more.",
+        "mean_passes: Series cluster -> tests passed by its mean; by_mean: list of clusters",
+    ),
+    "04-3": Exercise(
         ("code_there",),
         "code_there = water.value_at(change, lon, lat) at a red pixel (2 is water lost).",
         "code_there: the change code at your place",
     ),
-    "04-3": Exercise(
+    "04-4": Exercise(
         ("mask",),
         "mask is the Otsu mask: (index > otsu).astype('float32').where(index.notnull()).",
         "mask: the later scene's water with Otsu's threshold (float32, NaN = no data)",

@@ -28,7 +28,7 @@ from lakeml.exercises import encode_key, verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "make_student.py"
-N_EXERCISES = 16
+N_EXERCISES = 17
 CHECK_LINE = re.compile(r"^Exercise (\d\d-\d): (.*)$", re.M)
 
 # -- lakeml.exercises on hand-made namespaces ------------------------------------------------
