@@ -103,19 +103,25 @@ DISPLAY_CRS = "EPSG:4326"
 """The CRS the maps are drawn in: longitude and latitude on WGS 84 (cartopy's Plate Carree)."""
 
 
-def cartopy_crs(crs: Any) -> Any:
+def cartopy_crs(crs: Any, extent: tuple[float, float, float, float] | None = None) -> Any:
     """Turn a CRS (odc-geo's, pyproj's, ``"EPSG:32611"``...) into cartopy's, for GeoViews.
 
     Longitude/latitude on WGS 84 is cartopy's ``PlateCarree`` (GeoViews then draws it
     without reprojecting); any other CRS is a ``cartopy.crs.Projection`` built from its EPSG
-    definition when it has an EPSG code. That definition carries the CRS's area of use, which
-    cartopy needs for the projection's bounds: a CRS read from a file's WKT (GDAL's WKT1) may
-    name its EPSG code without it.
+    definition when it has an EPSG code. That definition carries the CRS's area of use, from
+    which cartopy bounds the projection: a CRS read from a file's WKT (GDAL's WKT1) may name
+    its EPSG code without it. Data can lie outside that area: USGS Landsat scenes south of
+    the equator come in the northern UTM zone, with negative northings (Canberra, EPSG:32655,
+    y about -3,900,000 m), which GeoViews would clip away (and fail); ``extent`` widens the
+    bounds to take the data in.
 
     Parameters
     ----------
     crs : Any
         A CRS odc-geo understands: its own, a ``pyproj.CRS``, an EPSG code or a string.
+    extent : tuple of float, optional
+        The data's ``(left, bottom, right, top)`` in ``crs``: the projection's bounds are
+        widened to hold it, with a margin of its own width and height.
 
     Returns
     -------
@@ -125,7 +131,8 @@ def cartopy_crs(crs: Any) -> Any:
     Raises
     ------
     ValueError
-        If the CRS has neither an EPSG code nor an area of use (cartopy cannot bound it).
+        If the CRS has no EPSG code, no area of use and no ``extent`` is given (cartopy
+        cannot bound it).
 
     Examples
     --------
@@ -136,6 +143,9 @@ def cartopy_crs(crs: Any) -> Any:
     >>> wkt1 = pyproj.CRS("EPSG:32611").to_wkt(version="WKT1_GDAL")  # no area of use
     >>> cartopy_crs(wkt1).bounds == utm.bounds
     True
+    >>> canberra = (688785.0, -3914055.0, 700785.0, -3903975.0)  # UTM 55N, south of 0
+    >>> [round(float(b)) for b in cartopy_crs("EPSG:32655", canberra).y_limits]
+    [-3924135, 9329005]
     """
     import cartopy.crs as ccrs
     import pyproj
@@ -146,6 +156,18 @@ def cartopy_crs(crs: Any) -> Any:
         return ccrs.PlateCarree()
     definition = pyproj.CRS.from_epsg(crs.epsg) if crs.epsg is not None else crs.proj
     projection = ccrs.Projection(definition)
+    if extent is not None:
+        left, bottom, right, top = extent
+        width, height = right - left, top - bottom
+        x0, x1, y0, y1 = projection.bounds or (left, right, bottom, top)
+        projection.bounds = (
+            min(x0, left - width),
+            max(x1, right + width),
+            min(y0, bottom - height),
+            max(y1, top + height),
+        )
+        x0, x1, y0, y1 = projection.bounds
+        projection.threshold = min(x1 - x0, y1 - y0) / 100
     if projection.bounds is None:
         raise ValueError(
             f"cartopy cannot draw maps in {crs.proj.name!r}: it has no EPSG code and no area "
@@ -262,7 +284,7 @@ def geo_opts(obj: Any, hover: bool = True) -> dict[str, Any]:
         "x": x,
         "y": y,
         "geo": True,
-        "crs": cartopy_crs(obj.odc.crs),
+        "crs": cartopy_crs(obj.odc.crs, tuple(obj.odc.geobox.extent.boundingbox)),
         "projection": ccrs.PlateCarree(),
         "data_aspect": float(1 / np.cos(np.radians((box.bottom + box.top) / 2))),
         "xaxis": "bottom",

@@ -256,6 +256,19 @@ def test_cartopy_crs():
     assert utm.to_epsg() == 32611 and utm.bounds[0] < 353010 < utm.bounds[1]
 
 
+def test_a_scene_south_of_the_equator_in_a_northern_utm_zone_draws():
+    """USGS's Canberra scene (page 06) is in UTM 55N with negative northings, outside the
+    zone's area of use: the map draws where it is (GeoViews failed on it before)."""
+    grid = GeoBox.from_bbox((688785, -3914055, 700785, -3903975), "EPSG:32655", resolution=30)
+    scene = xr.Dataset(
+        {b: odc.geo.xr.xr_zeros(grid, dtype="float32") + 0.1 for b in ("red", "green", "blue")}
+    )
+    mask = (scene.red > 0).astype("float32")
+    for plot in (plots.rgb(scene, frame_width=220), plots.water_mask(mask, frame_width=220)):
+        lon, lat = _shown(plot)
+        assert 149.0 < lon[0] < lon[1] < 149.3 and -35.4 < lat[0] < lat[1] < -35.2
+
+
 def test_a_crs_read_from_a_files_wkt1_draws():
     """GDAL's WKT1 (a COG's CRS) names EPSG:32611 without its area of use: the map still
     draws (page 04's scenes failed with cartopy's NotImplementedError before)."""
