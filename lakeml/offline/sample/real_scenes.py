@@ -40,7 +40,7 @@ only scaled floats (no DN to copy exactly) scaled with the wrong factors: its MT
 the LAST ``REFLECTANCE_MULT_BAND_n`` / ``ADD`` of the file, the Level-1 top-of-atmosphere ones
 (2e-05, -0.1), not the surface reflectance ones (2.75e-05, -0.2), so its reflectance is off
 by up to 0.284 (Liverpool), 0.154 (Brumadinho) and 0.391 (Manaus). It cannot read the other
-two at all: Porto Velho has no MTL ("Couldn't find an '*_MTL.txt' file"), and Canberra's
+two at all: Porto Velho has no MTL (``Couldn't find an '*_MTL.txt' file``), and Canberra's
 ESPA ``*_sr_band<n>.tif`` files are not Collection 2 band files ("No Landsat Collection 2
 Level 2 band files found"). Its parser (``xlandsat._io.parse_metadata``) is private.
 
