@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -110,7 +111,8 @@ def run_one(page: str, stac_url: str) -> dict:
         seconds = time.perf_counter() - started
         loads = json.loads(loads_file.read_text()) if loads_file.exists() else []
     if result.error is not None:  # the table says so, and the other notebooks still run
-        return {"error": result.error.summary.strip()[-300:] or "failed"}
+        summary = re.sub(r"\x1b\[[0-9;]*m", "", result.error.summary).strip()  # no colours
+        return {"error": summary[-300:] or "failed"}
     return {
         "seconds": round(seconds, 1),
         "peak_mb": round(peak.mb),
