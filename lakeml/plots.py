@@ -88,9 +88,14 @@ replaced (odc-geo's warp of every pixel to EPSG:4326, drawn without GeoViews), m
 cluster labels at 400 px 0.37 s (0.09 s), at 220 px 0.22 s (0.10 s), at 160 px 0.15 s (0.10
 s), a true-colour map at 400 px 0.44 s (0.26 s); in all, eight maps 2.0 s instead of 1.1 s
 in Python, but 2.0 MB instead of 5.9 MB of page (the maps are no longer sent at the scene's
-full resolution) drawn in headless Chromium in 1.0 s instead of 2.2 s. Plate Carree draws a
-degree of longitude as long as a degree of latitude (the lake 1.28 times too wide at 38.7 N)
-unless the aspect is set: :func:`geo_opts` sets ``data_aspect`` to 1 / cos(latitude).
+full resolution) drawn in headless Chromium in 1.0 s instead of 2.2 s. Per notebook, on the
+offline sample (load average 2-4), the cells that draw maps took 0.8-1.3 s longer (01: 2.0 s
+instead of 1.0, 03: 3.4 instead of 2.6, 04: 1.9 instead of 0.8, 05: 2.4 instead of 1.1, 06:
+2.0 instead of 0.7; about 0.6 s of it is importing GeoViews and cartopy), every notebook well
+under its minute (10-52 s), and their outputs smaller (01: 7.7 MB instead of 11.9, 04: 6.7
+instead of 10.8). Plate Carree draws a degree of longitude as long as a degree of latitude
+(the lake 1.28 times too wide at 38.7 N) unless the aspect is set: :func:`geo_opts` sets
+``data_aspect`` to 1 / cos(latitude).
 
 No map context (coastlines, borders, rivers, roads, a basemap): GeoViews' and cartopy's
 features download Natural Earth files at run time (cartopy ships none of the vector files;
