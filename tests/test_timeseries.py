@@ -528,7 +528,8 @@ def test_outputs_carry_no_signed_url_or_asset_link(full_run):
     The sample's links are unsigned, so asset URLs are looked for too: an output that held an
     asset link would hold a signed one on Planetary Computer."""
     out, proc = full_run
-    leak = re.compile(rf"{SIGNED_OR_TOKEN.pattern}|/data/cogs/|\.TIF\b", re.I)
+    # an asset's file name (``..._SR_B4.TIF``), not the command's own lake_extent.tif
+    leak = re.compile(rf"{SIGNED_OR_TOKEN.pattern}|/data/cogs/|_(SR|ST|QA)_\w+\.TIF\b", re.I)
     texts = {"stdout": proc.stdout, "stderr": proc.stderr}
     texts.update({p.name: p.read_text() for p in out.iterdir() if p.suffix in (".csv", ".json")})
     assert set(texts) == {"stdout", "stderr", "lake_area.csv", "summary.json"}
