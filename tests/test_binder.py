@@ -30,7 +30,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -39,18 +38,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import BROWSER_ARGS, CHROMIUM, free_port
+from tests.browser import BROWSER_ARGS, CHROMIUM
 from tests.test_jupyterlab import (
-    LAB_SETTINGS,
     PREFIX,
     READY_JS,
     RUN_ABOVE_JS,
-    SERVER_CONFIG,
     STATE_JS,
     _errors,
     _notebook_canvas_sizes,
     _run_until_idle,
-    _wait_http,
+    lab_home,
+    lab_server,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,24 +164,7 @@ def test_binder_environment_is_the_pinned_runtime_set(binder_env):
 def binder_lab(binder_env, stac_server, tmp_path):
     """``.binder/start <venv>/bin/jupyter lab`` on the copy, Binder's way; stopped at the end."""
     repo, venv = binder_env["repo"], binder_env["venv"]
-    home = tmp_path / "jupyter"
-    dirs = {
-        "JUPYTER_CONFIG_DIR": home / "config",
-        "JUPYTER_DATA_DIR": home / "data",
-        "JUPYTER_RUNTIME_DIR": home / "runtime",
-        "JUPYTERLAB_SETTINGS_DIR": home / "lab-settings",
-        "JUPYTERLAB_WORKSPACES_DIR": home / "lab-workspaces",
-        "IPYTHONDIR": home / "ipython",
-        "TMPDIR": home / "tmp",
-    }
-    for d in dirs.values():
-        d.mkdir(parents=True)
-    for name, settings in LAB_SETTINGS.items():
-        path = dirs["JUPYTERLAB_SETTINGS_DIR"] / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(settings))
-    config = tmp_path / "jupyter_server_config.py"
-    config.write_text(SERVER_CONFIG)
+    dirs, config = lab_home(tmp_path)
     # the Binder venv first on PATH (as repo2docker's environment is), the project's .venv not
     # at all; no dashboard link or hub variables from the caller: .binder/start sets the link
     drop = ("DASK_DISTRIBUTED__DASHBOARD__LINK", "JUPYTERHUB_", "VIRTUAL_ENV", "PYTHONPATH")
@@ -196,45 +177,11 @@ def binder_lab(binder_env, stac_server, tmp_path):
         LAKEML_CACHE_DIR=str(tmp_path / "scene-cache"),
         JUPYTERHUB_SERVICE_PREFIX=PREFIX,
     )
-    port = free_port()
     log = tmp_path / "jupyter.log"
-    started = time.perf_counter()
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                str(repo / ".binder" / "start"),  # what repo2docker runs before the server
-                str(venv / "bin" / "jupyter"),
-                "lab",
-                f"--config={config}",
-                "--no-browser",
-                f"--port={port}",
-                "--ServerApp.ip=127.0.0.1",
-                f"--ServerApp.base_url={PREFIX}",
-                f"--ServerApp.root_dir={repo}",  # Binder opens the repository's root
-            ],
-            cwd=repo,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # a process group of its own: its kernels are in it
-        )
-    base = f"http://127.0.0.1:{port}{PREFIX}"
-    try:
-        _wait_http(f"{base}api/status", proc, log, 180)
-        start_s = time.perf_counter() - started
-        print(f"jupyter lab (binder venv): up in {start_s:.0f} s")
-        yield {"base": base, "origin": f"http://127.0.0.1:{port}", "start_s": start_s}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        try:  # a kernel the server left behind: the group is the one this fixture started
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    start, jupyter = repo / ".binder" / "start", venv / "bin" / "jupyter"
+    # Binder opens the repository's root
+    with lab_server(start, jupyter, config, repo, repo, env, log, 180) as lab:
+        yield lab
 
 
 def test_binder_environment_runs_a_notebook_in_jupyterlab(binder_env, binder_lab):

@@ -18,6 +18,7 @@ alone.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -29,7 +30,9 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,18 +89,9 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> N
     )
 
 
-@pytest.fixture
-def jupyterlab(stac_server, tmp_path):
-    """The venv's JupyterLab on a copy of the notebooks, Binder's way; stopped at the end.
-
-    Everything it writes goes under ``tmp_path``: the notebooks' copy (its root), Jupyter's and
-    IPython's config, data, runtime and settings directories, and Galata's temporary files.
-    """
-    assert importlib.util.find_spec("jupyterlab.galata"), "this JupyterLab has no Galata helper"
-    root = tmp_path / "notebooks"
-    shutil.copytree(
-        ROOT / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
-    )
+def lab_home(tmp_path: Path) -> tuple[dict[str, Path], Path]:
+    """Jupyter's and IPython's directories under ``tmp_path``, the lab settings and the server
+    config written: the environment variables naming the directories, and the config file."""
     home = tmp_path / "jupyter"
     dirs = {
         "JUPYTER_CONFIG_DIR": home / "config",
@@ -116,22 +110,29 @@ def jupyterlab(stac_server, tmp_path):
         path.write_text(json.dumps(settings))
     config = tmp_path / "jupyter_server_config.py"
     config.write_text(SERVER_CONFIG)
+    return dirs, config
+
+
+@contextlib.contextmanager
+def lab_server(
+    start: Path,
+    jupyter: Path,
+    config: Path,
+    root: Path,
+    cwd: Path,
+    env: dict[str, str],
+    log: Path,
+    timeout: float,
+) -> Iterator[dict[str, Any]]:
+    """``start jupyter lab`` at :data:`PREFIX` on a free loopback port, as Binder starts it;
+    stopped, with any kernel it left, at the end. Yields ``base`` (the server's URL),
+    ``origin`` and ``start_s`` (seconds until it answered)."""
     port = free_port()
-    # the link is the start script's to set: none from the caller's environment
-    drop = ("DASK_DISTRIBUTED__DASHBOARD__LINK", "JUPYTERHUB_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    env.update({k: str(v) for k, v in dirs.items()})
-    env.update(
-        LAKEML_STAC_URL=stac_server.stac_url,
-        JUPYTERHUB_SERVICE_PREFIX=PREFIX,  # what JupyterHub (so Binder) sets for the server
-    )
-    log = tmp_path / "jupyter.log"
-    jupyter = Path(sys.executable).with_name("jupyter")
     started = time.perf_counter()
     with log.open("w") as out:
         proc = subprocess.Popen(
             [
-                str(START),  # Binder's start script: it exports the dashboard link
+                str(start),  # Binder's start script: it exports the dashboard link
                 str(jupyter),
                 "lab",
                 f"--config={config}",
@@ -141,7 +142,7 @@ def jupyterlab(stac_server, tmp_path):
                 f"--ServerApp.base_url={PREFIX}",
                 f"--ServerApp.root_dir={root}",
             ],
-            cwd=tmp_path,
+            cwd=cwd,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -149,9 +150,10 @@ def jupyterlab(stac_server, tmp_path):
         )
     base = f"http://127.0.0.1:{port}{PREFIX}"
     try:
-        _wait_http(f"{base}api/status", proc, log, START_TIMEOUT_S)
-        print(f"jupyter lab: up in {time.perf_counter() - started:.0f} s")
-        yield {"base": base, "origin": f"http://127.0.0.1:{port}", "log": log}
+        _wait_http(f"{base}api/status", proc, log, timeout)
+        start_s = time.perf_counter() - started
+        print(f"jupyter lab ({jupyter}): up in {start_s:.0f} s")
+        yield {"base": base, "origin": f"http://127.0.0.1:{port}", "start_s": start_s}
     finally:
         proc.terminate()  # the server shuts its kernels down
         try:
@@ -163,6 +165,33 @@ def jupyterlab(stac_server, tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+@pytest.fixture
+def jupyterlab(stac_server, tmp_path):
+    """The venv's JupyterLab on a copy of the notebooks, Binder's way; stopped at the end.
+
+    Everything it writes goes under ``tmp_path``: the notebooks' copy (its root), Jupyter's and
+    IPython's config, data, runtime and settings directories, and Galata's temporary files.
+    """
+    assert importlib.util.find_spec("jupyterlab.galata"), "this JupyterLab has no Galata helper"
+    root = tmp_path / "notebooks"
+    shutil.copytree(
+        ROOT / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+    )
+    dirs, config = lab_home(tmp_path)
+    # the link is the start script's to set: none from the caller's environment
+    drop = ("DASK_DISTRIBUTED__DASHBOARD__LINK", "JUPYTERHUB_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env.update({k: str(v) for k, v in dirs.items()})
+    env.update(
+        LAKEML_STAC_URL=stac_server.stac_url,
+        JUPYTERHUB_SERVICE_PREFIX=PREFIX,  # what JupyterHub (so Binder) sets for the server
+    )
+    jupyter = Path(sys.executable).with_name("jupyter")
+    log = tmp_path / "jupyter.log"
+    with lab_server(START, jupyter, config, root, tmp_path, env, log, START_TIMEOUT_S) as lab:
+        yield {**lab, "log": log}
 
 
 # The notebook is open, its kernel started and idle. (Reading galata.app keeps the app in
